@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fake_africastalking import FakeAfricasTalking
+from tests.fake_africastalking import FakeAfricasTalking
 
 from sms.providers import (
     AfricasTalkingProvider,

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from fake_africastalking import (
+from tests.fake_africastalking import (
     Behaviour,
     FakeAfricasTalking,
     delivery_report_form,
