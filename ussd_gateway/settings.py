@@ -193,8 +193,7 @@ def config_path_from_env(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("USSD_GATEWAY_CONFIG"):
         return Path(env["USSD_GATEWAY_CONFIG"])
-    local = Path.cwd() / DEFAULT_CONFIG_NAME
-    return local if local.exists() else PROJECT_DIR / DEFAULT_CONFIG_NAME
+    return Path.cwd() / DEFAULT_CONFIG_NAME
 
 
 def load_settings(
@@ -242,7 +241,8 @@ def load_settings(
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    data.setdefault("base_dir", str(path.resolve().parent))
+    # relative paths resolve against the config file's folder (the working folder without one)
+    data.setdefault("base_dir", str(path.resolve().parent if path.exists() else Path.cwd()))
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
