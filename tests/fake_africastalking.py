@@ -217,9 +217,13 @@ class FakeAfricasTalking:
         """The next ``times`` requests get HTTP 200 with recipient ``statusCode`` ``code``."""
         self.script(*[Behaviour(recipient_status=code)] * times)
 
-    def hang_next(self, times: int = 1, *, seconds: float = 30.0) -> None:
-        """The next ``times`` requests are answered (success) only after ``seconds``."""
-        self.script(*[Behaviour(hang_seconds=seconds)] * times)
+    def hang_next(self, times: int = 1, *, seconds: float = 30.0, http_status: int = 200,
+                  code: int = 101) -> None:
+        """The next ``times`` requests are answered only after ``seconds``: by default with a
+        success (AT sent the SMS although the client gave up: recorded as accepted); pass
+        ``http_status=503`` to script a hang that did not send anything."""
+        self.script(*[Behaviour(http_status=http_status, recipient_status=code,
+                                hang_seconds=seconds)] * times)
 
     def drop_next(self, times: int = 1) -> None:
         """The next ``times`` requests are read, recorded, then the connection is closed

@@ -149,3 +149,11 @@ def test_callback_form_helpers_build_africas_talking_fields() -> None:
     assert set(incoming) == {"date", "from", "to", "text", "id", "linkId", "networkCode", "cost"}
     assert optout_form("+22890123456") == {"senderId": "GOLFE3", "phoneNumber": "+22890123456"}
     assert "phoneNumber=%2B22890123456" in urlencode(optout_form("+22890123456"))
+
+
+def test_a_hang_can_end_without_sending(fake: FakeAfricasTalking) -> None:
+    fake.hang_next(seconds=0.2, http_status=503)
+    fake.hang_next(seconds=0.2)
+    assert post(fake).status_code == 503
+    assert post(fake).status_code == 200
+    assert [r.accepted for r in fake.requests] == [False, True]
