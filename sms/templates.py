@@ -39,6 +39,7 @@ __all__ = [
     "TemplateError",
     "UnknownEventError",
     "MissingValueError",
+    "catalogue_worst_case_values",
     "check_templates",
     "load_templates",
     "prepare_free_text",
@@ -103,7 +104,7 @@ WORST_CASE_VALUES: dict[str, str] = {
     "date": "31/12/2026",
     "montant": "22 500",
     "statut": "En attente de paiement",
-    "organisme": "District Autonome du Grand Lomé (DAGL)",
+    "organisme": "Tribunal de première instance (au-delà de 45 jours)",
     "motif": _NOTE_60,
     "note": _NOTE_60,
 }
@@ -326,18 +327,48 @@ def check_templates(
     return problems
 
 
+def catalogue_worst_case_values(catalogue_path: str | Path) -> dict[str, str]:
+    """Longest service name (any language) and longest referral body of a catalogue file
+    (``services: [{names: {fr: ...}, referral: {organisme: ...}}]``), as worst-case values."""
+    data = yaml.safe_load(Path(catalogue_path).read_text(encoding="utf-8")) or {}
+    names: list[str] = []
+    bodies: list[str] = []
+    for service in data.get("services") or []:
+        names.extend(str(n) for n in (service.get("names") or {}).values())
+        referral = service.get("referral") or {}
+        if referral.get("organisme"):
+            bodies.append(str(referral["organisme"]))
+    values: dict[str, str] = {}
+    if names:
+        values["svc"] = max(names, key=len)
+    if bodies:
+        values["organisme"] = max(bodies, key=len)
+    return values
+
+
 def templates_check_report(
-    path: str | Path | None = None, values: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    values: Mapping[str, str] | None = None,
+    *,
+    catalogue_path: str | Path | None = None,
 ) -> tuple[str, int]:
     """Text report and exit status (0 ok, 1 problems) for the ``ussd-gateway`` CLI.
 
-    ``values`` overrides worst-case values, e.g. the configured commune name and USSD code.
+    ``values`` overrides worst-case values (e.g. the configured commune name and USSD code);
+    ``catalogue_path`` adds the catalogue's longest service name and referral body when they
+    are longer than the defaults.
     """
     try:
         templates = load_templates(path)
     except TemplateError as exc:
         return f"Modèles SMS invalides: {exc}", 1
-    problems = check_templates(templates, values)
+    merged = dict(WORST_CASE_VALUES)
+    if catalogue_path is not None:
+        for key, value in catalogue_worst_case_values(catalogue_path).items():
+            if len(value) > len(merged[key]):
+                merged[key] = value
+    merged.update(values or {})
+    problems = check_templates(templates, merged)
     count = sum(len(t) for t in templates.texts.values())
     lines = [f"Modèles SMS: {count} textes ({', '.join(templates.languages)})."]
     unreviewed = [lang for lang, ok in templates.reviewed.items() if not ok]

@@ -203,3 +203,31 @@ def test_non_string_template_is_rejected(tmp_path: Path) -> None:
 def test_unreviewed_language_is_flagged_in_the_report() -> None:
     report, _ = templates_check_report()
     assert "relire" in report and "ee" in report
+
+
+def test_catalogue_longest_names_are_used_as_worst_case(tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(
+        "services:\n"
+        "  - names: {fr: 'Court', en: 'A much longer English service name'}\n"
+        "  - names: {fr: 'Autre'}\n"
+        "    referral: {organisme: 'OTR'}\n",
+        encoding="utf-8",
+    )
+    from sms.templates import catalogue_worst_case_values
+
+    assert catalogue_worst_case_values(catalogue) == {
+        "svc": "A much longer English service name", "organisme": "OTR"}
+
+
+def test_a_catalogue_name_too_long_for_one_sms_fails_the_check(tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text("services:\n  - names: {fr: '" + "N" * 80 + "'}\n", encoding="utf-8")
+    report, status = templates_check_report(catalogue_path=catalogue)
+    assert status == 1 and "too_long" in report
+
+
+def test_the_communes_catalogue_fits_every_template() -> None:
+    catalogue = Path(__file__).resolve().parents[2] / "menus" / "golfe3" / "catalogue.yaml"
+    report, status = templates_check_report(catalogue_path=catalogue)
+    assert status == 0, report
