@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_TEMPLATES_DIR",
     "EVENT_VARIABLES",
     "FREE_TEXT_MAX_CHARS",
+    "FREE_NAME_VARIABLES",
     "FREE_TEXT_VARIABLES",
     "LANGUAGES",
     "STATUS_EVENTS",
@@ -50,8 +51,10 @@ DEFAULT_TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_LANGUAGE = "fr"
 LANGUAGES: tuple[str, ...] = ("fr", "en", "ee")
 
-#: Staff-typed variables: folded to GSM-7 and cut to FREE_TEXT_MAX_CHARS before rendering.
+#: Staff-typed sentences: folded to GSM-7, cut to FREE_TEXT_MAX_CHARS, ended with a full stop.
 FREE_TEXT_VARIABLES: frozenset[str] = frozenset({"motif", "note"})
+#: Staff-typed names (the body a request is referred to): folded and cut, no punctuation added.
+FREE_NAME_VARIABLES: frozenset[str] = frozenset({"organisme"})
 #: The staff form should refuse longer public notes; rendering cuts them as a last guard.
 FREE_TEXT_MAX_CHARS = 60
 
@@ -104,7 +107,7 @@ WORST_CASE_VALUES: dict[str, str] = {
     "date": "31/12/2026",
     "montant": "22 500",
     "statut": "En attente de paiement",
-    "organisme": "Tribunal de première instance (au-delà de 45 jours)",
+    "organisme": "Tribunal de première instance de Lomé (au-delà de 45 jours)",
     "motif": _NOTE_60,
     "note": _NOTE_60,
 }
@@ -146,19 +149,23 @@ class Problem:
         return f"{self.lang}/{self.event}: {self.kind}: {self.detail}"
 
 
-def prepare_free_text(text: str, *, fold: bool = True) -> str:
+def prepare_free_text(text: str, *, fold: bool = True, punctuate: bool = True) -> str:
     """Staff free text as it goes into an SMS.
 
     One line, folded to GSM-7 (unless ``fold`` is False), ended by ``.``/``!``/``?`` (added if
-    missing, so templates put no punctuation after ``{motif}``/``{note}``) and at most
-    :data:`FREE_TEXT_MAX_CHARS` characters (longer text is cut and ends with ``...``).
-    An empty text stays empty.
+    missing and ``punctuate``, so templates put no punctuation after ``{motif}``/``{note}``)
+    and at most :data:`FREE_TEXT_MAX_CHARS` characters (longer text is cut and ends with
+    ``...``). An empty text stays empty.
     """
     text = " ".join(text.split())
     if fold:
         text = fold_to_gsm7(text)
     if not text:
         return ""
+    if not punctuate:
+        if len(text) > FREE_TEXT_MAX_CHARS:
+            text = text[: FREE_TEXT_MAX_CHARS - 3].rstrip(" ,;:-.") + "..."
+        return text.rstrip(".") if text.endswith(".") and not text.endswith("...") else text
     if text[-1] not in ".!?":
         text = text.rstrip(",;:-") + "."
     if len(text) > FREE_TEXT_MAX_CHARS:
@@ -196,7 +203,8 @@ class SmsTemplates:
         """Fill the template of ``event`` in ``lang`` (fallback ``fr``) with ``values``.
 
         Extra values are ignored; a missing one raises :class:`MissingValueError`. Values of
-        ``motif`` and ``note`` go through :func:`prepare_free_text` first.
+        ``motif`` and ``note`` go through :func:`prepare_free_text` first; ``organisme`` is
+        folded and cut the same way, without added punctuation.
         """
         template = self.template(event, lang)
         needed = _placeholders(template)
@@ -205,13 +213,17 @@ class SmsTemplates:
             raise MissingValueError(
                 f"SMS event {event!r} ({lang}) needs values for: {', '.join(missing)}"
             )
-        filled = {
-            name: prepare_free_text(str(values[name]), fold=fold_free_text)
-            if name in FREE_TEXT_VARIABLES
-            else str(values[name])
-            for name in needed
-        }
+        filled = {name: self._prepare(name, str(values[name]), fold_free_text) for name in needed}
         return " ".join(template.format_map(filled).split())
+
+
+    @staticmethod
+    def _prepare(name: str, value: str, fold: bool) -> str:
+        if name in FREE_TEXT_VARIABLES:
+            return prepare_free_text(value, fold=fold)
+        if name in FREE_NAME_VARIABLES:
+            return prepare_free_text(value, fold=fold, punctuate=False)
+        return value
 
 
 def _placeholders(template: str) -> set[str]:

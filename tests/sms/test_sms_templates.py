@@ -231,3 +231,15 @@ def test_the_communes_catalogue_fits_every_template() -> None:
     catalogue = Path(__file__).resolve().parents[2] / "menus" / "golfe3" / "catalogue.yaml"
     report, status = templates_check_report(catalogue_path=catalogue)
     assert status == 0, report
+
+
+def test_referral_body_typed_by_staff_is_folded_and_capped_without_extra_punctuation() -> None:
+    values = {**WORST_CASE_VALUES, "organisme": "Tribunal de première instance de Lomé « chambre civile » " + "x" * 40}
+    text = load_templates().render("hors_competence", "fr", values)
+    assert is_gsm7(text) and sms_info(text).segments == 1
+    assert '"' in text and text.endswith("...")
+    assert 55 <= len(text.split("Adressez-vous à: ")[1]) <= FREE_TEXT_MAX_CHARS
+    plain = load_templates().render("hors_competence", "fr", {**WORST_CASE_VALUES, "organisme": "OTR."})
+    assert plain.endswith("Adressez-vous à: OTR")
+    ewe = load_templates().render("hors_competence", "ee", {**WORST_CASE_VALUES, "organisme": "OTR."})
+    assert ewe.endswith("Yi OTR gbo.")
