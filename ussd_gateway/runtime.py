@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,18 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     redis: redis.Redis
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: built on first use (they read files): the USSD service and the SMS composer
+    ussd: Any = None
+    _composer: Any = None
+
+    def sms_composer(self) -> Any:
+        """The SmsComposer of this process (templates loaded once)."""
+        if self._composer is None:
+            from sms.templates import load_templates
+            from ussd_gateway.notifications import SmsComposer
+
+            self._composer = SmsComposer.from_settings(self.settings, load_templates())
+        return self._composer
 
     def close(self) -> None:
         self.engine.dispose()

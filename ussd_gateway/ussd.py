@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from menus.effects import ClearDraft, RecordConsent, SaveDraft, SetLanguage, Step
+from menus.engine import MenuEngine
+from menus.loader import load_menus
 from menus.state import HopContext, SessionState
 from ussd_gateway.callbacks import UssdHop, UssdSessionEnd
 from ussd_gateway.db import transaction
 from ussd_gateway.models import Resident, UssdSessionRecord, utcnow
 from ussd_gateway.runtime import Runtime
 from ussd_gateway.service_requests import get_or_create_resident, today_in_commune
+from ussd_gateway.ussd_actions import HopScope, UssdHandlers, hop_scope
 from ussd_gateway.ussd_sessions import Changes, Loaded, Profile, SessionRecord, UssdSessionStore
+from workers.queues import enqueue_outbox_sms
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +38,163 @@ log = logging.getLogger(__name__)
 MAX_SHORTCUT_INPUTS = 8
 
 
-def _services(runtime: Runtime) -> Any:
-    """The per-process USSD parts (engine, store), built on first use."""
-    from ussd_gateway.ussd_service import UssdService
+class UssdService:
+    """The per-process USSD parts: menu engine, handlers, session store."""
 
-    service = runtime.extras.get("ussd")
-    if service is None:
-        service = UssdService.build(runtime)
-        runtime.extras["ussd"] = service
-    return service
+    def __init__(self, runtime: Runtime, engine: MenuEngine, store: UssdSessionStore) -> None:
+        self.runtime = runtime
+        self.engine = engine
+        self.store = store
+        self.settings = runtime.settings
+
+    @classmethod
+    def build(cls, runtime: Runtime) -> UssdService:
+        settings = runtime.settings
+        graph = load_menus(
+            settings.path(settings.commune.menus_dir), screen_limit=settings.ussd.screen_limit
+        )
+        handlers = UssdHandlers(runtime.sessions, graph, runtime.sms_composer())
+        store = UssdSessionStore(
+            runtime.redis,
+            session_ttl=settings.ussd.session_ttl_seconds,
+            draft_ttl=settings.ussd.draft_ttl_seconds,
+        )
+        return cls(runtime, MenuEngine(graph, handlers), store)
+
+    # -- one hop ------------------------------------------------------------------------------
+    def answer(self, provider: str, hop: UssdHop) -> str:
+        language: str | None = None
+        try:
+            loaded = self.store.load(provider, hop.session_id, hop.phone)
+            language = loaded.session.language if loaded.session else loaded.profile.language
+            return self._answer(provider, hop, loaded)
+        except Exception:
+            log.exception(
+                "USSD hop failed: session=%s phone=%s text_len=%d",
+                hop.session_id, hop.phone, len(hop.text),
+            )
+            return "END " + self.engine.apology(language)
+
+    def _answer(self, provider: str, hop: UssdHop, loaded: Loaded) -> str:
+        record = loaded.session
+        if record is not None:
+            if hop.text == record.text:
+                return record.reply  # a retried hop: the same bytes, nothing done twice
+            if record.ended:
+                return "END " + self.engine.graph.message("session_over", record.language)
+            if record.text == "":
+                inputs = [hop.text]
+            elif hop.text.startswith(record.text + "*"):
+                inputs = [hop.text[len(record.text) + 1 :]]
+            else:
+                log.warning(
+                    "USSD hop text does not extend the previous one: session=%s", hop.session_id
+                )
+                return "END " + self.engine.graph.message("session_over", record.language)
+            hops = record.hops + 1
+        else:
+            inputs = hop.text.split("*") if hop.text else []
+            if len(inputs) > MAX_SHORTCUT_INPUTS:
+                inputs = inputs[:MAX_SHORTCUT_INPUTS]
+            hops = len(inputs)
+
+        profile = loaded.profile
+        if not profile.known:
+            profile = self._profile_from_database(hop.phone)
+        draft = None
+        if loaded.draft and record is None:
+            try:
+                draft = SessionState.from_json(loaded.draft)
+            except ValueError:
+                draft = None
+        ctx = HopContext(
+            session_id=hop.session_id,
+            phone=hop.phone,
+            today=today_in_commune(),
+            language=profile.language,
+            consent_version=profile.consent_version,
+            draft=draft,
+        )
+        scope = HopScope(
+            provider=provider,
+            lookups_used=loaded.lookups,
+            lookups_allowed=self.settings.ussd.reference_lookups_per_hour,
+        )
+        with hop_scope(scope):
+            state = None if record is None else SessionState.from_json(record.state or "")
+            step = self.engine.start(ctx) if state is None else None
+            for user_input in inputs:
+                step = self.engine.step(step.state if step else state, user_input, ctx)
+                if step.end:
+                    break
+        assert step is not None
+        changes = Changes(
+            session=SessionRecord(
+                hops=hops,
+                text=hop.text,
+                reply=step.reply,
+                state=None if step.end else step.state.to_json(),
+                language=step.state.language,
+            ),
+            count_lookup=scope.count_lookup,
+        )
+        if not loaded.profile.known or self._apply_effects(step, hop.phone, profile, changes):
+            changes.profile = profile
+        self.store.save(provider, hop.session_id, hop.phone, changes)
+        if scope.outbox_ids:
+            enqueue_outbox_sms(self.runtime.redis, scope.outbox_ids)
+        return step.reply
+
+    def _apply_effects(self, step: Step, phone: str, profile: Profile, changes: Changes) -> bool:
+        """Persist the engine's effects; True if the phone's profile changed."""
+        changed = False
+        for effect in step.effects:
+            if isinstance(effect, SetLanguage):
+                self._update_resident(phone, language=effect.language)
+                profile.language = effect.language
+                changed = True
+            elif isinstance(effect, RecordConsent):
+                self._update_resident(phone, consent_version=effect.version)
+                profile.consent_version = effect.version
+                changed = True
+            elif isinstance(effect, SaveDraft):
+                changes.draft = step.state.to_json()
+            elif isinstance(effect, ClearDraft):
+                changes.clear_draft = True
+        return changed
+
+    def _profile_from_database(self, phone: str) -> Profile:
+        with self.runtime.sessions() as session:
+            row = session.execute(
+                select(Resident.language, Resident.language_chosen, Resident.consent_version)
+                .where(Resident.phone == phone)
+            ).first()
+        if row is None:
+            return Profile(known=True)
+        return Profile(
+            language=row.language if row.language_chosen else None,
+            consent_version=row.consent_version,
+            known=True,
+        )
+
+    def _update_resident(
+        self, phone: str, *, language: str | None = None, consent_version: str | None = None
+    ) -> None:
+        with transaction(self.runtime.sessions) as session:
+            resident = get_or_create_resident(session, phone, language)
+            if language is not None:
+                resident.language = language
+                resident.language_chosen = True
+            if consent_version is not None:
+                resident.consent_version = consent_version
+                resident.consent_at = utcnow()
+
+
+def _services(runtime: Runtime) -> UssdService:
+    """The process's UssdService, built on first use."""
+    if runtime.ussd is None:
+        runtime.ussd = UssdService.build(runtime)
+    return runtime.ussd  # type: ignore[no-any-return]
 
 
 def malformed_hop_reply(runtime: Runtime, form: Mapping[str, str]) -> str:
