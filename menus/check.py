@@ -144,10 +144,6 @@ def _targets(graph: MenuGraph) -> Iterator[Problem]:
                          ("entry.resume", graph.entry.resume)):
         if target not in graph.screens:
             yield Problem(P.UNKNOWN_TARGET, "meta", "", f"{name} is unknown screen {target!r}")
-    for code, form in graph.forms.items():
-        missing = [s for s in form.screens if s not in graph.screens]
-        if missing:
-            yield Problem(P.INVALID_DEFINITION, f"forms.{code}", "", f"questions not built: {missing}")
 
 
 def _edges(graph: MenuGraph) -> dict[str, set[str]]:

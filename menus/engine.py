@@ -32,7 +32,16 @@ from menus.model import (
     MenuScreen,
     Screen,
 )
-from menus.render import fill, fill_lines, fit_lines, has_placeholders, paginate, shorten, to_gsm7
+from menus.render import (
+    fill,
+    fill_lines,
+    fit_lines,
+    has_placeholders,
+    paginate,
+    placeholders,
+    shorten,
+    to_gsm7,
+)
 from menus.state import HopContext, SessionState
 from ussd_gateway.references import format_reference
 
@@ -51,6 +60,7 @@ class MenuEngine:
         self.handlers = handlers
         self._options_by_key: dict[str, dict[str, MenuOption]] = {}
         self._static_pages: dict[tuple[str, str], list[str]] = {}
+        self._template_names = template_names(graph)
         for screen in graph.screens.values():
             if isinstance(screen, MenuScreen) and screen.source is None:
                 self._options_by_key[screen.id] = {o.key: o for o in screen.options}
@@ -160,7 +170,9 @@ class _Hop:
             value, label, target = option.value, option.label[st.language], option.next
         if screen.field and value is not None:
             st.answers[screen.field] = value
-            st.variables[screen.field + "_label"] = to_gsm7(label)[:MAX_LABEL]
+            name = screen.field + "_label"
+            if name in self.engine._template_names:  # only what a text shows: keep state small
+                st.variables[name] = to_gsm7(label)[:MAX_LABEL]
         self.enter(target, push=screen.id)
 
     def answer(self, screen: InputScreen, raw: str) -> None:
@@ -317,6 +329,8 @@ class _Hop:
             effects.append(SaveDraft())
         elif was_resumable and not any(isinstance(e, ClearDraft) for e in effects):
             effects.append(ClearDraft())
+        if st.ended:  # nothing more will be read: store the smallest state
+            st = SessionState(st.screen, st.language, ended=True)
         return Step(text, st.ended, st, tuple(effects))
 
     def page_count(self, screen: MenuScreen) -> int:
@@ -377,6 +391,17 @@ def menu_pages(
         back_line=graph.message("nav_back", language),
         back_on_first=screen.back and screen.id != graph.start,
     )
+
+
+def template_names(graph: MenuGraph) -> frozenset[str]:
+    """Every ``{placeholder}`` name used by a screen text of the graph."""
+    names: set[str] = set()
+    for screen in graph.screens.values():
+        text = getattr(screen, "text", None)
+        if text:
+            for value in text.values():
+                names.update(placeholders(value))
+    return frozenset(names)
 
 
 def display_value(screen: Screen, value: str, language: str) -> str:

@@ -136,7 +136,7 @@ class _Builder:
                 for item_id, item in value.items():
                     if not isinstance(item_id, str):
                         self.problem(P.NON_STRING_KEY, file.name,
-                                     f"{key} id {item_id!r} is a {type(item_id).__name__}: quote it")
+                                     f"{key} id {item_id!r} is of type {type(item_id).__name__}: quote it")
                         continue
                     if item_id in merged[key]:
                         kind = P.DUPLICATE_SCREEN if key in ("screens", "forms") else P.INVALID_DEFINITION
@@ -144,7 +144,8 @@ class _Builder:
                         continue
                     merged[key][item_id] = item
         if meta is None:
-            self.problem(P.INVALID_DEFINITION, "meta", "no 'meta' section in any menu file")
+            if not any(p.kind == P.YAML_ERROR for p in self.problems):  # else it is the cause
+                self.problem(P.INVALID_DEFINITION, "meta", "no 'meta' section in any menu file")
             return None
 
         languages = meta.get("languages")
@@ -233,7 +234,7 @@ class _Builder:
         text: dict[str, str] = {}
         for lang, value in raw.items():
             if not isinstance(lang, str):
-                self.problem(P.NON_STRING_KEY, where, f"language key {lang!r} is a {type(lang).__name__}: quote it")
+                self.problem(P.NON_STRING_KEY, where, f"language key {lang!r} is of type {type(lang).__name__}: quote it")
                 continue
             if lang not in self.languages:
                 self.problem(P.INVALID_DEFINITION, where, f"{what}: unknown language {lang!r}")
@@ -270,7 +271,7 @@ class _Builder:
                 continue
             value = item["value"]
             if not isinstance(value, str):
-                self.problem(P.NON_STRING_KEY, where, f"choice {index} value {value!r} is a {type(value).__name__}: quote it")
+                self.problem(P.NON_STRING_KEY, where, f"choice {index} value {value!r} is of type {type(value).__name__}: quote it")
                 continue
             label = self.text(item["label"], where, f"choice {index} label", allow_plain=allow_plain)
             nxt = item.get("next", "")
@@ -328,7 +329,7 @@ class _Builder:
             key = item.get("key")
             if not isinstance(key, str):
                 self.problem(P.NON_STRING_KEY, screen_id,
-                             f"option {index} key {key!r} is a {type(key).__name__}: quote it (\"{key}\")")
+                             f"option {index} key {key!r} is of type {type(key).__name__}: quote it (\"{key}\")")
                 continue
             if key in seen:
                 self.problem(P.DUPLICATE_KEY, screen_id, f"option key {key!r} used twice")
@@ -339,7 +340,7 @@ class _Builder:
             seen.add(key)
             value = item.get("value")
             if value is not None and not isinstance(value, str):
-                self.problem(P.NON_STRING_KEY, screen_id, f"option {key} value {value!r} is a {type(value).__name__}: quote it")
+                self.problem(P.NON_STRING_KEY, screen_id, f"option {key} value {value!r} is of type {type(value).__name__}: quote it")
                 value = None
             label = self.text(item.get("label"), screen_id, f"option {key} label")
             nxt = item.get("next", form_next)
@@ -442,7 +443,7 @@ class _Builder:
         else:
             for name, target in outcomes_raw.items():
                 if not isinstance(name, str):
-                    self.problem(P.NON_STRING_KEY, screen_id, f"outcome {name!r} is a {type(name).__name__}: quote it")
+                    self.problem(P.NON_STRING_KEY, screen_id, f"outcome {name!r} is of type {type(name).__name__}: quote it")
                     continue
                 checked = self.target(target, screen_id, f"outcome {name}")
                 if checked:
