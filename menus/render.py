@@ -81,22 +81,25 @@ def shorten(text: str, budget: int) -> str:
 
 
 def fit_lines(lines: Sequence[str], limit: int) -> str:
-    """Join ``lines`` and shorten the longest ones until the screen fits ``limit``."""
+    """Join ``lines``; when too long, cut every line longer than a common cap (the largest cap
+    that fits), so several long lines share the shortening instead of one vanishing."""
     text = "\n".join(lines)
     if gsm_length(text) <= limit:
         return text
-    work = list(lines)
-    while True:
-        total = sum(gsm_length(line) for line in work) + len(work) - 1
-        excess = total - limit
-        if excess <= 0:
-            return "\n".join(work)
-        longest = max(range(len(work)), key=lambda i: gsm_length(work[i]))
-        current = gsm_length(work[longest])
-        if current <= len(ELLIPSIS):
-            # Nothing left to shorten sensibly: hard cut of the whole text.
-            return shorten("\n".join(work), limit)
-        work[longest] = shorten(work[longest], max(current - excess, len(ELLIPSIS)))
+    lengths = [gsm_length(line) for line in lines]
+    room = limit - (len(lines) - 1)
+    if room <= 0:
+        return shorten(text, limit)
+    low, high = 0, max(lengths)
+    while low < high:  # largest cap with sum(min(length, cap)) <= room
+        cap = (low + high + 1) // 2
+        if sum(min(length, cap) for length in lengths) <= room:
+            low = cap
+        else:
+            high = cap - 1
+    if low < len(ELLIPSIS) + 1:
+        return shorten(text, limit)
+    return "\n".join(line if n <= low else shorten(line, low) for line, n in zip(lines, lengths))
 
 
 def paginate(
@@ -118,6 +121,15 @@ def paginate(
     back_len = gsm_length(back_line)
     pages: list[str] = []
     shortened = False
+    back_first = back_len + 1 if back_on_first else 0
+    if header and header_len + 1 + sum(lengths) + len(lines) - 1 + back_first > limit:
+        # Paging needed, or the header alone is too long: the header must leave room for the
+        # longest option and both navigation lines, so options are never the ones shortened.
+        budget = limit - (max(lengths, default=0) + 1) - (more_len + 1) - back_first
+        if header_len > budget:
+            shortened = True
+            header = fit_lines(header.split("\n"), max(budget, 0)) if budget > 0 else ""
+            header_len = gsm_length(header) if header else 0
     i = 0
     n = len(lines)
     while True:
@@ -144,14 +156,9 @@ def paginate(
             j += 1
         chunk = list(lines[i:j])
         if j == i:
-            # Not even one option fits next to the header: shorten it (reported by the check).
+            # Not even one option fits on a page: shorten it (reported by the check).
             shortened = True
-            room = limit - used - 1
-            if head and room < 12:
-                head = shorten(head, max(header_len - (12 - room), 0))
-                room = limit - (gsm_length(head) + 1 if head else 0) - (
-                    back_len + 1 if with_back else 0) - more_len - 1
-            chunk = [shorten(lines[i], room)]
+            chunk = [shorten(lines[i], limit - used - 1)]
             j = i + 1
             if j == n:  # it was the last line after all: no "98"
                 body = ([head] if head else []) + chunk + ([back_line] if with_back else [])
