@@ -238,6 +238,7 @@ class _Hop:
                 return graph.entry.consent
             if self.draft() is not None and not st.resume_handled:
                 return graph.entry.resume
+            st.resume_handled = True  # the offer comes before the main menu, once per session
             return graph.start
         if target == "@form":
             form = self.graph.forms.get(self.st.answers.get("service", ""))
