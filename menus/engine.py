@@ -157,7 +157,8 @@ class _Hop:
     def choose(self, screen: MenuScreen, key: str) -> None:
         st = self.st
         if screen.source is not None:
-            if not (key.isascii() and key.isdigit() and key[0] != "0" and int(key) <= len(st.options)):
+            if not (key.isascii() and key.isdigit() and len(key) <= 3 and key[0] != "0"
+                    and int(key) <= len(st.options)):
                 self.fail("invalid_choice")
                 return
             value, label = st.options[int(key) - 1]
