@@ -53,13 +53,19 @@ def check_menus(
     screen_limit: int = 160,
     known_actions: Iterable[str] | None = None,
     known_sources: Iterable[str] | None = None,
+    catalogue_path: str | os.PathLike[str] | None = None,
 ) -> list[Problem]:
-    """Every problem of the menus in a directory (default: Golfe 3) or of a built graph."""
+    """Every problem of the menus in a directory (default: Golfe 3) or of a built graph.
+
+    ``known_actions`` / ``known_sources``: the app registry's names, to report names the YAML
+    uses that the app does not provide. ``catalogue_path``: default ``<dir>/catalogue.yaml``.
+    """
     if isinstance(path_or_graph, MenuGraph):
         graph = path_or_graph
         problems: list[Problem] = []
     else:
-        graph, problems = read_menus(path_or_graph, screen_limit=screen_limit)
+        graph, problems = read_menus(path_or_graph, screen_limit=screen_limit,
+                                     catalogue_path=catalogue_path)
         if graph is None:
             return problems
     return problems + check_graph(graph, known_actions=known_actions, known_sources=known_sources)
@@ -71,15 +77,16 @@ def menus_check_report(
     screen_limit: int = 160,
     known_actions: Iterable[str] | None = None,
     known_sources: Iterable[str] | None = None,
+    catalogue_path: str | os.PathLike[str] | None = None,
 ) -> tuple[str, int]:
     """(report text, exit code) for the ``menus check`` command."""
     from menus.loader import default_menus_dir
 
     directory = Path(path) if path is not None else default_menus_dir()
     found = check_menus(directory, screen_limit=screen_limit, known_actions=known_actions,
-                        known_sources=known_sources)
+                        known_sources=known_sources, catalogue_path=catalogue_path)
     if not found:
-        graph, _ = read_menus(directory, screen_limit=screen_limit)
+        graph, _ = read_menus(directory, screen_limit=screen_limit, catalogue_path=catalogue_path)
         count = len(graph.screens) if graph else 0
         langs = ", ".join(graph.languages) if graph else ""
         return (f"menus OK: {directory} — {count} screens, languages {langs}, "

@@ -50,14 +50,21 @@ def default_menus_dir() -> Path:
     return Path(__file__).resolve().parent / "golfe3"
 
 
-def load_menus(path: str | os.PathLike[str] | None = None, *, screen_limit: int = 160) -> MenuGraph:
+def load_menus(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    screen_limit: int = 160,
+    catalogue_path: str | os.PathLike[str] | None = None,
+) -> MenuGraph:
     """Read, build and check the menus in ``path`` (default: the Golfe 3 menus).
 
-    Raises MenuDefinitionError with every problem (reading and whole-graph) found.
+    ``catalogue_path`` defaults to ``<path>/catalogue.yaml`` (the check then requires a form
+    for every service of the catalogue). Raises MenuDefinitionError with every problem
+    (reading and whole-graph) found.
     """
     from menus.check import check_graph  # local import: check depends on this module
 
-    graph, problems = read_menus(path, screen_limit=screen_limit)
+    graph, problems = read_menus(path, screen_limit=screen_limit, catalogue_path=catalogue_path)
     if graph is not None:
         problems = problems + check_graph(graph)
     if problems or graph is None:
@@ -66,17 +73,22 @@ def load_menus(path: str | os.PathLike[str] | None = None, *, screen_limit: int 
 
 
 def read_menus(
-    path: str | os.PathLike[str] | None = None, *, screen_limit: int = 160
+    path: str | os.PathLike[str] | None = None,
+    *,
+    screen_limit: int = 160,
+    catalogue_path: str | os.PathLike[str] | None = None,
 ) -> tuple[MenuGraph | None, list[Problem]]:
     """Build the graph; return it (None if impossible) with the problems found while reading."""
     directory = Path(path) if path is not None else default_menus_dir()
-    builder = _Builder(directory, screen_limit)
+    catalogue = Path(catalogue_path) if catalogue_path is not None else directory / "catalogue.yaml"
+    builder = _Builder(directory, screen_limit, catalogue)
     return builder.build(), builder.problems
 
 
 class _Builder:
-    def __init__(self, directory: Path, screen_limit: int) -> None:
+    def __init__(self, directory: Path, screen_limit: int, catalogue_file: Path) -> None:
         self.dir = directory
+        self.catalogue_file = catalogue_file
         self.limit = screen_limit
         self.problems: list[Problem] = []
         self.languages: tuple[str, ...] = ()
@@ -508,8 +520,10 @@ class _Builder:
         return Form(code, tuple(ids))
 
     def catalogue(self) -> tuple[dict[str, CatalogueService], tuple[str, ...]]:
-        file = self.dir / "catalogue.yaml"
+        file = self.catalogue_file
         if not file.exists():
+            if file != self.dir / "catalogue.yaml":  # asked for explicitly: must exist
+                self.problem(P.MISSING_FILE, str(file), "catalogue file not found")
             return {}, ()
         data = self.read_yaml(file)
         if not isinstance(data, dict):

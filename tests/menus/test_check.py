@@ -102,3 +102,11 @@ def test_every_catalogue_service_has_a_form_with_at_most_four_questions() -> Non
 def test_a_missing_directory_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     text, code = menus_check_report(tmp_path / "nope")
     assert code == 1 and "missing_file" in text
+
+
+def test_the_catalogue_can_live_elsewhere_and_must_exist_when_named(tmp_path: Path) -> None:
+    found = check_menus(FIXTURES / "_valid",
+                        catalogue_path=FIXTURES / "service_without_form" / "catalogue.yaml")
+    assert [p.kind for p in found] == [P.SERVICE_WITHOUT_FORM]
+    found = check_menus(FIXTURES / "_valid", catalogue_path=tmp_path / "absent.yaml")
+    assert [p.kind for p in found] == [P.MISSING_FILE]
