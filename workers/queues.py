@@ -16,6 +16,12 @@ log = logging.getLogger(__name__)
 SMS_QUEUE = "sms"
 MAINTENANCE_QUEUE = "maintenance"
 SEND_JOB = "workers.jobs.send_outbox_sms"
+SWEEP_JOB = "workers.jobs.sweep_outbox"
+#: RQ job timeout of a send when the caller does not derive one from settings
+#: (``workers.jobs.send_job_timeout``): above the provider's connect + read timeouts.
+DEFAULT_SEND_JOB_TIMEOUT = 180
+RESULT_TTL_SECONDS = 600
+FAILURE_TTL_SECONDS = 7 * 86400
 
 
 def outbox_job_id(outbox_id: int) -> str:
@@ -27,25 +33,42 @@ def sms_queue(connection: redis.Redis) -> Queue:
     return Queue(SMS_QUEUE, connection=connection)
 
 
-def enqueue_outbox_sms(connection: redis.Redis, outbox_ids: Iterable[int]) -> int:
+def maintenance_queue(connection: redis.Redis) -> Queue:
+    return Queue(MAINTENANCE_QUEUE, connection=connection)
+
+
+def enqueue_outbox_sms(
+    connection: redis.Redis, outbox_ids: Iterable[int], *, timeout: int | None = None
+) -> int:
     """Enqueue a send job per outbox id; return how many were enqueued (0 if Redis is down)."""
-    ids = list(outbox_ids)
+    ids = list(dict.fromkeys(outbox_ids))
     if not ids:
         return 0
     queue = sms_queue(connection)
     try:
-        with connection.pipeline() as pipe:
-            for outbox_id in ids:
-                queue.enqueue(
-                    SEND_JOB,
-                    outbox_id,
-                    job_id=outbox_job_id(outbox_id),
-                    pipeline=pipe,
-                    result_ttl=3600,
-                    failure_ttl=7 * 86400,
-                )
-            pipe.execute()
+        for start in range(0, len(ids), 1000):
+            queue.enqueue_many(
+                [
+                    Queue.prepare_data(
+                        SEND_JOB,
+                        args=(outbox_id,),
+                        job_id=outbox_job_id(outbox_id),
+                        timeout=timeout or DEFAULT_SEND_JOB_TIMEOUT,
+                        result_ttl=RESULT_TTL_SECONDS,
+                        failure_ttl=FAILURE_TTL_SECONDS,
+                        description=f"send outbox SMS {outbox_id}",
+                    )
+                    for outbox_id in ids[start : start + 1000]
+                ]
+            )
     except redis.RedisError as exc:
-        log.warning("outbox %s left pending, the sweeper will enqueue it: %s", ids, exc)
+        log.warning("outbox %s left pending, the sweeper will enqueue it: %s", ids[:20], exc)
         return 0
     return len(ids)
+
+
+def enqueue_sweep(connection: redis.Redis) -> None:
+    """Enqueue one outbox sweep on the maintenance queue."""
+    maintenance_queue(connection).enqueue(
+        SWEEP_JOB, result_ttl=RESULT_TTL_SECONDS, failure_ttl=FAILURE_TTL_SECONDS, timeout=300
+    )
