@@ -1,7 +1,7 @@
 """Drive the pure engine hop by hop like the app does (state through JSON, effects applied)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from menus.effects import ClearDraft, RecordConsent, SaveDraft, SetLanguage, Step
@@ -82,4 +82,4 @@ def new_phone(**kwargs: object) -> Phone:
     return Phone(**kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["Phone", "GRAPH", "TODAY", "PHONE", "assert_screen_ok", "new_phone", "replace"]
+__all__ = ["Phone", "GRAPH", "TODAY", "PHONE", "assert_screen_ok", "new_phone"]

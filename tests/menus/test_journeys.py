@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from menus.effects import ClearDraft, SaveDraft
+from menus.effects import ClearDraft
 from tests.menus.driver import GRAPH, PHONE, Phone
 from tests.menus.fakes import SERVICES, FakeHandlers
 

@@ -1,8 +1,6 @@
 """Navigation (0, 00, 98), validation re-asks, first use (language, consent), drafts, errors."""
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from menus.effects import ClearDraft, RecordConsent, SaveDraft, SetLanguage
