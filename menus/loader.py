@@ -39,10 +39,27 @@ from menus.problems import MenuDefinitionError, Problem
 SPECIAL_FILES = ("catalogue.yaml", "statuses.yaml")
 TOP_LEVEL_KEYS = frozenset({"meta", "messages", "lists", "screens", "forms"})
 
-try:  # libyaml when available: the same YAML 1.1 rules, faster.
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Safe YAML loader that refuses a key repeated in one mapping (PyYAML keeps the last
+    one silently: a screen defined twice in one file would vanish without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable key: let the base class report it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 def default_menus_dir() -> Path:

@@ -110,3 +110,13 @@ def test_the_catalogue_can_live_elsewhere_and_must_exist_when_named(tmp_path: Pa
     assert [p.kind for p in found] == [P.SERVICE_WITHOUT_FORM]
     found = check_menus(FIXTURES / "_valid", catalogue_path=tmp_path / "absent.yaml")
     assert [p.kind for p in found] == [P.MISSING_FILE]
+
+
+def test_a_key_repeated_in_one_yaml_mapping_is_an_error_not_silently_dropped(tmp_path: Path) -> None:
+    base = (FIXTURES / "_valid" / "menus.yaml").read_text(encoding="utf-8")
+    twice = '  annulee: {kind: end, text: {fr: "Encore", en: "Again"}}\n'
+    (tmp_path / "menus.yaml").write_text(base.replace("\nforms:\n", "\n" + twice + "\nforms:\n"),
+                                         encoding="utf-8")
+    found = check_menus(tmp_path)
+    assert [p.kind for p in found] == [P.YAML_ERROR]
+    assert "duplicate key 'annulee'" in found[0].detail
