@@ -102,7 +102,7 @@ class UssdService:
         if not profile.known:
             profile = self._profile_from_database(hop.phone)
         draft = None
-        if loaded.draft and record is None:
+        if loaded.draft:
             try:
                 draft = SessionState.from_json(loaded.draft)
             except ValueError:
