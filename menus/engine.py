@@ -224,7 +224,7 @@ class _Hop:
                 self.enter(screen.empty or self.graph.start)
                 return
             st.options = [
-                (str(o.value)[:MAX_LABEL], to_gsm7(str(o.label))[:MAX_LABEL])
+                (str(o.value)[:MAX_LABEL], shorten(to_gsm7(str(o.label)), MAX_LABEL))
                 for o in found[:MAX_DYNAMIC_OPTIONS]
             ]
         if self.force_end:
