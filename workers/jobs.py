@@ -158,7 +158,13 @@ def _claim(runtime: Runtime, outbox_id: int, now: dt.datetime) -> _Claimed | str
             .execution_options(synchronize_session=False)
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
-            status = session.scalar(select(OutboundSms.status).where(OutboundSms.id == outbox_id))
+            current = session.execute(
+                select(OutboundSms.status, OutboundSms.not_before).where(OutboundSms.id == outbox_id)
+            ).one_or_none()
+            if current is not None and current.status in CLAIMABLE_STATUSES and current.not_before:
+                # due later (RQ's scheduler works to the second and may run a job early)
+                return _wait_until(current.not_before, now) or f"early:{current.status}"
+            status = current.status if current is not None else "missing"
             log.info("outbox %s not claimable (status %s): nothing to do", outbox_id, status)
             return f"skipped:{status}"
         row = session.execute(

@@ -70,5 +70,5 @@ def enqueue_outbox_sms(
 def enqueue_sweep(connection: redis.Redis) -> None:
     """Enqueue one outbox sweep on the maintenance queue."""
     maintenance_queue(connection).enqueue(
-        SWEEP_JOB, result_ttl=RESULT_TTL_SECONDS, failure_ttl=FAILURE_TTL_SECONDS, timeout=300
+        SWEEP_JOB, result_ttl=RESULT_TTL_SECONDS, failure_ttl=FAILURE_TTL_SECONDS, job_timeout=300
     )
