@@ -22,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -181,7 +180,8 @@ def requests_export() -> ResponseReturnValue:
     dbs = db()
     services = services_by_code(dbs)
     qs = quartiers()
-    rows = iter_export_rows(dbs, identity, filters, quartier_aliases=quartier_aliases(), today=today)
+    aliases = quartier_aliases()
+    sessions = runtime().sessions
     header = [
         "Référence", "Service", "Code service", "Téléphone", "Quartier", "Statut", "Reçue le",
         "Date prévue", "En retard", "Attribuée à", "Organisme", "Canal",
@@ -192,34 +192,38 @@ def requests_export() -> ResponseReturnValue:
         writer = csv.writer(buffer, delimiter=";")
         buffer.write("\ufeff")  # BOM: Excel then reads UTF-8 accents right
         writer.writerow(header)
-        for row in rows:
-            service = services.get(row.service_code)
-            writer.writerow(
-                [
-                    format_reference(row.reference),
-                    _csv_cell(service.name("fr") if service else row.service_code),
-                    row.service_code,
-                    shown_phone(identity, row.phone),
-                    _csv_cell(quartier_label(qs, row.quartier)),
-                    row.status_label,
-                    row.created_at.strftime("%d/%m/%Y %H:%M"),
-                    row.expected_date.strftime("%d/%m/%Y") if row.expected_date else "",
-                    "oui" if row.overdue(today) else "non",
-                    _csv_cell(row.assignee_name or ""),
-                    _csv_cell(row.referred_to or ""),
-                    row.channel,
-                ]
+        with sessions() as export_session:  # its own session: the page's is closed by now
+            rows = iter_export_rows(
+                export_session, identity, filters, quartier_aliases=aliases, today=today
             )
-            if buffer.tell() > 32_768:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+            for row in rows:
+                service = services.get(row.service_code)
+                writer.writerow(
+                    [
+                        format_reference(row.reference),
+                        _csv_cell(service.name("fr") if service else row.service_code),
+                        row.service_code,
+                        shown_phone(identity, row.phone),
+                        _csv_cell(quartier_label(qs, row.quartier)),
+                        row.status_label,
+                        row.created_at.strftime("%d/%m/%Y %H:%M"),
+                        row.expected_date.strftime("%d/%m/%Y") if row.expected_date else "",
+                        "oui" if row.overdue(today) else "non",
+                        _csv_cell(row.assignee_name or ""),
+                        _csv_cell(row.referred_to or ""),
+                        row.channel,
+                    ]
+                )
+                if buffer.tell() > 32_768:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
         yield buffer.getvalue()
         log.info("staff %s exported requests (%s)", identity.id, filters.to_args())
 
     filename = f"demandes-{today.isoformat()}.csv"
     return Response(
-        stream_with_context(generate()),  # the request's session stays open while streaming
+        generate(),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
