@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ussd_gateway.runtime import Runtime, build_runtime, ensure_local_secrets
 from ussd_gateway.settings import Settings, load_settings
+from ussd_gateway.ussd import ussd_service
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         JSON_AS_ASCII=False,
     )
     app.extensions["gateway"] = runtime
+    # menus are loaded and checked as a whole before anything is served
+    ussd_service(runtime)
 
     from ussd_gateway import africastalking, health
 

@@ -12,7 +12,7 @@ from ussd_gateway.phones import InvalidPhoneNumber, normalize_phone
 
 #: a USSD answer is at most ~182 characters a hop, but the accumulated ``text`` grows with
 #: the session; anything beyond this is not a phone talking to us.
-MAX_USSD_TEXT = 4096
+MAX_USSD_TEXT = 32768
 MAX_ID = 200
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -45,9 +47,34 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from ussd_gateway.embedded import serve as run_serve
 
     settings = _settings(ctx)
-    sys.exit(
-        run_serve(settings, host or settings.server.host, port if port is not None else settings.server.port)
-    )
+    with _clear_start_up_errors(ctx):
+        code = run_serve(
+            settings, host or settings.server.host, port if port is not None else settings.server.port
+        )
+    sys.exit(code)
+
+
+@contextmanager
+def _clear_start_up_errors(ctx: click.Context) -> Iterator[None]:
+    """Broken menus, catalogue or templates, an unreachable database: one clear line, exit 1."""
+    from redis.exceptions import RedisError
+    from sqlalchemy.exc import OperationalError
+
+    from menus.problems import MenuDefinitionError
+    from sms.templates import TemplateError
+    from ussd_gateway.catalogue import CatalogueError
+
+    try:
+        yield
+    except (MenuDefinitionError, TemplateError, CatalogueError) as exc:
+        click.echo(f"Démarrage impossible, définitions invalides:\n{exc}", err=True)
+        ctx.exit(1)
+    except OperationalError as exc:
+        click.echo(f"Démarrage impossible, base de données injoignable: {exc.orig}", err=True)
+        ctx.exit(1)
+    except RedisError as exc:
+        click.echo(f"Démarrage impossible, Redis injoignable: {exc}", err=True)
+        ctx.exit(1)
 
 
 @main.command()
@@ -149,16 +176,27 @@ def menus_check(ctx: click.Context, path: Path | None) -> None:
     """Check the whole menu graph and every SMS template; exit 1 on any problem."""
     from menus.check import menus_check_report
     from sms.templates import templates_check_report
+    from ussd_gateway.ussd_actions import UssdHandlers
 
     settings = _settings(ctx)
     folder = path or settings.path(settings.commune.menus_dir)
+    catalogue = settings.path(settings.commune.catalogue_file)
     report, code = menus_check_report(
         folder,
         screen_limit=settings.ussd.screen_limit,
-        catalogue_path=settings.path(settings.commune.catalogue_file),
+        known_actions=UssdHandlers.ACTIONS,
+        known_sources=UssdHandlers.SOURCES,
+        catalogue_path=catalogue if path is None else None,
     )
     click.echo(report)
-    sms_report, sms_code = templates_check_report()
+    sms_report, sms_code = templates_check_report(
+        values={
+            "commune": settings.commune.name,
+            "ussd": settings.commune.ussd_code,
+            "horaires": settings.commune.opening_hours,
+        },
+        catalogue_path=catalogue,
+    )
     click.echo(sms_report)
     ctx.exit(1 if code or sms_code else 0)
 

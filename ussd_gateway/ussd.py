@@ -21,7 +21,9 @@ from sqlalchemy.exc import IntegrityError
 
 from menus.effects import ClearDraft, RecordConsent, SaveDraft, SetLanguage, Step
 from menus.engine import MenuEngine
+from menus.check import check_menus
 from menus.loader import load_menus
+from menus.problems import MenuDefinitionError
 from menus.state import HopContext, SessionState
 from ussd_gateway.callbacks import UssdHop, UssdSessionEnd
 from ussd_gateway.db import transaction
@@ -51,8 +53,18 @@ class UssdService:
     def build(cls, runtime: Runtime) -> UssdService:
         settings = runtime.settings
         graph = load_menus(
-            settings.path(settings.commune.menus_dir), screen_limit=settings.ussd.screen_limit
+            settings.path(settings.commune.menus_dir),
+            screen_limit=settings.ussd.screen_limit,
+            catalogue_path=settings.path(settings.commune.catalogue_file),
         )
+        problems = check_menus(
+            graph,
+            screen_limit=settings.ussd.screen_limit,
+            known_actions=UssdHandlers.ACTIONS,
+            known_sources=UssdHandlers.SOURCES,
+        )
+        if problems:
+            raise MenuDefinitionError(problems)
         handlers = UssdHandlers(runtime.sessions, graph, runtime.sms_composer())
         store = UssdSessionStore(
             runtime.redis,
@@ -190,7 +202,7 @@ class UssdService:
                 resident.consent_at = utcnow()
 
 
-def _services(runtime: Runtime) -> UssdService:
+def ussd_service(runtime: Runtime) -> UssdService:
     """The process's UssdService, built on first use."""
     if runtime.ussd is None:
         runtime.ussd = UssdService.build(runtime)
@@ -199,12 +211,12 @@ def _services(runtime: Runtime) -> UssdService:
 
 def malformed_hop_reply(runtime: Runtime, form: Mapping[str, str]) -> str:
     """The body for a hop whose form is unusable: a clean END in the default language."""
-    return "END " + _services(runtime).engine.apology(runtime.settings.commune.default_language)
+    return "END " + ussd_service(runtime).engine.apology(runtime.settings.commune.default_language)
 
 
 def answer_hop(runtime: Runtime, provider: str, hop: UssdHop) -> str:
     """The body to answer this hop with (``CON ...`` or ``END ...``)."""
-    return _services(runtime).answer(provider, hop)
+    return ussd_service(runtime).answer(provider, hop)
 
 
 def record_session_end(runtime: Runtime, provider: str, end: UssdSessionEnd) -> None:

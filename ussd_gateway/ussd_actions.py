@@ -74,6 +74,9 @@ def _fcfa(amount: int | None, note: str, language: str) -> str:
 class UssdHandlers:
     """The registry of sources and actions (see menus/handlers.py for the contract)."""
 
+    SOURCES = ("services", "my_requests")
+    ACTIONS = ("create_request", "lookup_reference", "service_info")
+
     def __init__(
         self, sessions: sessionmaker[Session], graph: MenuGraph, composer: SmsComposer
     ) -> None:

@@ -156,8 +156,9 @@ class UssdSessionStore:
         elif changes.draft is not None and self.draft_ttl > 0:
             pipe.set(draft_key(phone), changes.draft, ex=self.draft_ttl)
         if changes.count_lookup:
+            # start the window if there is none (works on Redis 6.2, the embedded server)
+            pipe.set(lookups_key(phone), 0, ex=LOOKUP_WINDOW_SECONDS, nx=True)
             pipe.incr(lookups_key(phone))
-            pipe.expire(lookups_key(phone), LOOKUP_WINDOW_SECONDS, nx=True)
         pipe.execute()
 
     def forget_profile(self, phone: str) -> None:

@@ -67,7 +67,10 @@ class Phone:
         return screen
 
     def onboard(self, language_key: str = "1") -> Screen:
-        """First dial of a new phone: choose the language, accept the privacy notice."""
-        self.dial()
-        self.press(language_key)
-        return self.press("1")
+        """Dial to the main menu; a new phone first chooses its language and accepts the
+        privacy notice."""
+        screen = self.dial()
+        if "Langue / Language" in screen.text:
+            self.press(language_key)
+            screen = self.press("1")
+        return screen
