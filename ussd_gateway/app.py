@@ -24,6 +24,7 @@ def configure_logging(level: str) -> None:
         handler._ussd_gateway = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:

@@ -202,7 +202,7 @@ def menus_check(ctx: click.Context, path: Path | None) -> None:
 
 
 @main.command()
-@click.option("--url", default=None, help="USSD callback URL of a running gateway (default: the local one).")
+@click.option("--url", default=None, help="Gateway base URL (http://host:port, the local token is added) or full USSD callback URL; default: the local gateway.")
 @click.option("--in-process", is_flag=True, help="Run the gateway inside this process instead.")
 @click.option("--phone", default="+22890000001", show_default=True, help="The phone number to dial from.")
 @click.option("--service-code", default=None, help="Short code dialled (default from config).")

@@ -90,6 +90,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
     except KeyboardInterrupt:
         print("\nArrêt de la passerelle…", flush=True)
     finally:
+        # a second Ctrl-C must not cut the clean-up short (orphans)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if server is not None:
             server.server_close()
         if worker is not None and worker.poll() is None:
@@ -126,5 +129,6 @@ def _print_banner(
             f"  e-mail       : {admin[0]}",
             f"  mot de passe : {admin[1]}",
         ]
-    lines += ["", f"Essayer : ussd-gateway simulate --url {base}", "Ctrl-C pour arrêter.", ""]
+    port_hint = "" if base.endswith(":8000") else f" --url {base}"
+    lines += ["", f"Essayer : ussd-gateway simulate{port_hint}", "Ctrl-C pour arrêter.", ""]
     print("\n".join(lines), flush=True)

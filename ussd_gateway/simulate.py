@@ -58,12 +58,18 @@ def _in_process_poster(settings: Settings) -> Iterator[Poster]:
             embedded.stop()
 
 
-def _local_url(settings: Settings) -> str:
+def callback_url(settings: Settings, url: str | None) -> str:
+    """The USSD callback URL to post to: ``url`` if it is one, else ``url`` (a base such as
+    ``http://127.0.0.1:8000``, default the configured server) + the local callback token."""
     from ussd_gateway.runtime import ensure_local_secrets
 
+    if url and "/africastalking/" in url:
+        return url
+    if not url:
+        host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
+        url = f"http://{host}:{settings.server.port}"
     token = ensure_local_secrets(settings).callback_token
-    host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::") else settings.server.host
-    return f"http://{host}:{settings.server.port}/africastalking/{token}/ussd"
+    return f"{url.rstrip('/')}/africastalking/{token}/ussd"
 
 
 def play(post: Poster, phone: str, service_code: str, read_key: Callable[[], str | None]) -> int:
@@ -115,7 +121,7 @@ def run_simulator(
         if in_process:
             with _in_process_poster(settings) as post:
                 return play(post, phone, service_code, read_key)
-        return play(_http_poster(url or _local_url(settings)), phone, service_code, read_key)
+        return play(_http_poster(callback_url(settings, url)), phone, service_code, read_key)
     except OSError as exc:
         print(f"Passerelle injoignable: {exc}", file=sys.stderr)
         return 2
