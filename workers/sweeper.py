@@ -39,13 +39,18 @@ class SweepResult:
         return asdict(self)
 
 
-def jobs_known_to_redis(runtime: Runtime) -> set[str]:
-    """Job ids waiting in the SMS queue, scheduled for later, or being executed."""
+def jobs_waiting_in_redis(runtime: Runtime) -> set[str]:
+    """Job ids waiting in the SMS queue or scheduled for later.
+
+    Jobs in RQ's started registry are not counted: a live job claims its row within
+    milliseconds, so a row still claimable after the grace period whose job "started" belongs
+    to a worker that died between starting the job and claiming the row (RQ only notices
+    such a job after its heartbeat TTL). Enqueueing it again is harmless: one claim wins.
+    """
     queue = Queue(SMS_QUEUE, connection=runtime.redis)
-    known = set(queue.get_job_ids())
-    known.update(queue.scheduled_job_registry.get_job_ids(cleanup=False))
-    known.update(queue.started_job_registry.get_job_ids(cleanup=False))
-    return known
+    waiting = set(queue.get_job_ids())
+    waiting.update(queue.scheduled_job_registry.get_job_ids(cleanup=False))
+    return waiting
 
 
 def sweep(
@@ -89,7 +94,7 @@ def sweep(
         )
     enqueued = 0
     if due:
-        known = jobs_known_to_redis(runtime)
+        known = jobs_waiting_in_redis(runtime)
         missing = [outbox_id for outbox_id in due if outbox_job_id(outbox_id) not in known]
         if missing:
             enqueued = enqueue_outbox_sms(runtime.redis, missing, timeout=_job_timeout(runtime))

@@ -154,9 +154,12 @@ def worker_process(settings: Settings, folder: Path) -> Iterator[subprocess.Pope
         log_file.close()
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "") -> None:
+def wait_for(condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "",
+             state: Callable[[], object] | None = None) -> None:
+    """Poll ``condition`` until it holds; on timeout fail with ``what`` and ``state()``."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
+            seen = f" (state: {state()})" if state is not None else ""
+            raise AssertionError(f"timed out waiting for {what or condition}{seen}")
         time.sleep(0.05)
