@@ -86,10 +86,11 @@ def serve(settings: Settings, host: str, port: int) -> int:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, _stop)
-        server.serve_forever()
+        server.serve_forever()  # werkzeug returns on Ctrl-C (it swallows KeyboardInterrupt)
     except KeyboardInterrupt:
-        print("\nArrêt de la passerelle…", flush=True)
+        pass
     finally:
+        print("\nArrêt de la passerelle…", flush=True)
         # a second Ctrl-C must not cut the clean-up short (orphans)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
