@@ -27,6 +27,7 @@ REQUIRE_ENV = "USSD_GATEWAY_REQUIRE_BROWSER"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--lang=fr-FR",  # French date fields, as on the commune's PCs
 ]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 DESKTOP = {"width": 1366, "height": 768}
