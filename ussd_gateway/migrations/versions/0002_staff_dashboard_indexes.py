@@ -2,8 +2,8 @@
 
 - service_request (closed_at, service_code) INCLUDE (created_at, status), closed rows only:
   median processing time per service over recent closings (an index-only scan);
-- service_request (expected_date), open rows only: the overdue list and the « en retard »
-  filter;
+- service_request (expected_date) INCLUDE (service_code), open rows only: the overdue list,
+  the « en retard » filter and the open / overdue counts per service (an index-only scan);
 - outbound_sms (updated_at): today's SMS figures.
 
 Revision ID: 0002
@@ -35,6 +35,7 @@ def upgrade() -> None:
         "ix_service_request_open_expected",
         "service_request",
         ["expected_date"],
+        postgresql_include=["service_code"],
         postgresql_where=sa.text(OPEN),
         sqlite_where=sa.text(OPEN),
     )
