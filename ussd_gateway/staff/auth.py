@@ -199,8 +199,9 @@ class LoginThrottle:
     def record_failure(self, email: str, ip: str) -> None:
         with self.redis.pipeline() as pipe:
             for key in (self.account_key(email), self.ip_key(ip)):
+                # open the window if none (EXPIRE NX needs Redis 7; the embedded one is 6.2)
+                pipe.set(key, 0, ex=self.window, nx=True)
                 pipe.incr(key)
-                pipe.expire(key, self.window, nx=True)
             pipe.execute()
 
     def clear_account(self, email: str) -> None:
