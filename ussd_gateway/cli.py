@@ -56,7 +56,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 @contextmanager
 def _clear_start_up_errors(ctx: click.Context) -> Iterator[None]:
-    """Broken menus, catalogue or templates, an unreachable database: one clear line, exit 1."""
+    """Broken menus, catalogue or templates, an unreachable database or Redis: a clear message
+    instead of a traceback, exit 1."""
     from redis.exceptions import RedisError
     from sqlalchemy.exc import OperationalError
 
@@ -70,10 +71,10 @@ def _clear_start_up_errors(ctx: click.Context) -> Iterator[None]:
         click.echo(f"Démarrage impossible, définitions invalides:\n{exc}", err=True)
         ctx.exit(1)
     except OperationalError as exc:
-        click.echo(f"Démarrage impossible, base de données injoignable: {exc.orig}", err=True)
+        click.echo(f"Base de données injoignable ou non migrée: {exc.orig}", err=True)
         ctx.exit(1)
     except RedisError as exc:
-        click.echo(f"Démarrage impossible, Redis injoignable: {exc}", err=True)
+        click.echo(f"Redis injoignable: {exc}", err=True)
         ctx.exit(1)
 
 
@@ -93,7 +94,8 @@ def worker(ctx: click.Context, burst: bool) -> None:
     except RuntimeError as exc:
         click.echo(str(exc), err=True)
         ctx.exit(2)
-    run_worker(runtime, burst=burst)
+    with _clear_start_up_errors(ctx):
+        run_worker(runtime, burst=burst)
 
 
 @main.group()
@@ -110,11 +112,13 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     from ussd_gateway.db import make_engine, make_session_factory, transaction, upgrade_database
 
     settings = _settings(ctx)
-    upgrade_database(settings.database_url(), revision)
+    with _clear_start_up_errors(ctx):
+        upgrade_database(settings.database_url(), revision)
+        if revision == "head":
+            sessions = make_session_factory(make_engine(settings.database_url()))
+            with transaction(sessions) as session:
+                added = seed_catalogue(session, settings.path(settings.commune.catalogue_file))
     if revision == "head":
-        sessions = make_session_factory(make_engine(settings.database_url()))
-        with transaction(sessions) as session:
-            added = seed_catalogue(session, settings.path(settings.commune.catalogue_file))
         click.echo(f"Base à jour ({added} service(s) ajouté(s) au catalogue).")
     else:
         click.echo(f"Base migrée jusqu'à {revision}.")
@@ -151,7 +155,7 @@ def staff_add(
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
     sessions = make_session_factory(make_engine(settings.database_url()))
     try:
-        with transaction(sessions) as session:
+        with _clear_start_up_errors(ctx), transaction(sessions) as session:
             create_staff(session, email, password, role, full_name=full_name, services=services)
     except StaffAccountError as exc:
         click.echo(f"Refusé: {exc}", err=True)
