@@ -90,3 +90,17 @@ def test_disable_and_reset_password_are_audited(signed_in, make_staff, runtime) 
         actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == str(agent.id)).order_by(AuditEvent.id)))
         assert actions[-2:] == ["staff.reset_password", "staff.disable"]
         assert session.get(StaffUser, agent.id).session_epoch == 2
+
+
+def test_a_fee_saved_in_the_catalogue_page_shows_at_once_on_the_ussd(signed_in, client, callback_prefix) -> None:  # type: ignore[no-untyped-def]
+    from tests.ussd.phone import Phone
+
+    phone = Phone(client, callback_prefix)
+    phone.onboard()
+    assert "5 000 FCFA" in phone.play("4", "2", "3").text  # Infos > Certificats > Résidence
+    admin = signed_in("admin", ())
+    post_form(admin, "/staff/catalogue/AT01", "/staff/catalogue/AT01", {
+        "fee_fcfa": "3000", "fee_note": "", "delay_days": "4", "documents": "", "active": "y"})
+    phone.dial()
+    after = phone.play("4", "2", "3")
+    assert "3 000 FCFA" in after.text and "4 jours" in after.text

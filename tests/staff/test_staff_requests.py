@@ -8,7 +8,7 @@ import re
 from rq import Queue
 from sqlalchemy import func, select, update
 
-from tests.staff.conftest import csrf_token, post_form
+from tests.staff.conftest import csrf_token
 from ussd_gateway.db import transaction
 from ussd_gateway.models import (
     AuditEvent,

@@ -12,7 +12,6 @@ are the same for an unknown address, a wrong password and a disabled account.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import time
@@ -297,5 +296,3 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("staff.login"))
 
 
-def session_age() -> dt.timedelta:
-    return dt.timedelta(seconds=time.time() - float(session.get("signed_in_at", time.time())))
