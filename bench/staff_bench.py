@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-url", default=os.environ.get(
         "USSD_GATEWAY_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get(
-        "USSD_GATEWAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+        "USSD_GATEWAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
 
@@ -277,9 +277,12 @@ def main(argv: list[str] | None = None) -> int:
             ("request detail", lambda: boss.get(f"/staff/demandes/{samples['request_id']}")),
             ("dashboard", lambda: boss.get("/staff/tableau-de-bord")),
         ]
+        load_before = os.getloadavg()[0]
         results = [measure(label, call, args.runs) for label, call in scenarios]
+        load_after = os.getloadavg()[0]
         print(f"\n{args.rows:,} requests in PostgreSQL, {args.runs} runs per page after 3 warm-up "
-              "runs, through the Flask app (test client)\n")
+              f"runs, through the Flask app (test client); load average {load_before:.1f} before, "
+              f"{load_after:.1f} after, {os.cpu_count()} CPUs\n")
         print("| page | p50 (ms) | p95 (ms) | max (ms) | < 200 ms p95 |")
         print("|---|---:|---:|---:|:---:|")
         for r in results:
