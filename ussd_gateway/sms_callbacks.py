@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,7 @@ _MAY_BECOME: dict[str, tuple[str, ...]] = {
     "delivered": ("sending", "sent", "ambiguous", "failed"),
 }
 UNKNOWN_REPLY_EVERY_SECONDS = 12 * 3600
+_OUT = OutboundSms.__table__
 
 
 # --------------------------------------------------------------------------- delivery reports
@@ -91,7 +92,7 @@ def record_delivery_report(runtime: Runtime, provider: str, report: DeliveryRepo
             return
         moved = _apply_report(
             session,
-            OutboundSms.provider_message_id == report.message_id,
+            _OUT.c.provider_message_id == report.message_id,
             report.status,
             report.failure_reason,
         )
@@ -100,27 +101,27 @@ def record_delivery_report(runtime: Runtime, provider: str, report: DeliveryRepo
                      report.message_id, report.status)
 
 
-def apply_stored_reports(session: Session, outbox_id: int, message_id: str) -> None:
+def apply_stored_reports(conn: Session | Connection, outbox_id: int, message_id: str) -> None:
     """Apply reports that arrived before the send job recorded ``message_id`` (AT can be fast)."""
-    reports = session.execute(
+    reports = conn.execute(
         select(DeliveryReport.status, DeliveryReport.failure_reason)
         .where(DeliveryReport.provider_message_id == message_id)
         .order_by(DeliveryReport.id)
     ).all()
     for status, reason in reports:
         if status in DELIVERY_STATUS:
-            _apply_report(session, OutboundSms.id == outbox_id, status, reason or "")
+            _apply_report(conn, _OUT.c.id == outbox_id, status, reason or "")
 
 
-def _apply_report(session: Session, which, status: str, failure_reason: str) -> bool:  # type: ignore[no-untyped-def]
+def _apply_report(  # type: ignore[no-untyped-def]
+    conn: Session | Connection, which, status: str, failure_reason: str
+) -> bool:
     target = DELIVERY_STATUS[status]
     now = utcnow()
     if target is None:  # Sent / Submitted / Buffered: progress news only
-        result = session.execute(
-            update(OutboundSms)
-            .where(which, OutboundSms.status == "sent")
+        result = conn.execute(
+            update(_OUT).where(which, _OUT.c.status == "sent")
             .values(provider_status=status, updated_at=now)
-            .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
     values: dict[str, object] = {"status": target, "provider_status": status, "updated_at": now}
@@ -128,11 +129,8 @@ def _apply_report(session: Session, which, status: str, failure_reason: str) -> 
         values.update(delivered_at=now, failure_reason=None)
     else:
         values["failure_reason"] = f"non délivré: {failure_reason or status}"[:500]
-    result = session.execute(
-        update(OutboundSms)
-        .where(which, OutboundSms.status.in_(_MAY_BECOME[target]))
-        .values(values)
-        .execution_options(synchronize_session=False)
+    result = conn.execute(
+        update(_OUT).where(which, _OUT.c.status.in_(_MAY_BECOME[target])).values(values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

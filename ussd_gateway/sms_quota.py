@@ -1,8 +1,11 @@
 """Daily SMS counters kept in the database: the commune's budget and each number's cap.
 
-The global budget is one ``system_flag`` row per commune day (``sms_budget_used:<date>``)
-incremented by a conditional UPDATE, so concurrent send jobs can never take more than the
-budget. When the budget is reached, ``sms_budget_paused`` holds the day and a French message
+The global budget is one ``system_flag`` row per commune day (``sms_budget_used:<date>``).
+Send jobs do not lock it for each SMS (that row would serialise every send in the commune on
+one lock held through a disk flush): each worker process reserves a small block of the budget
+(:func:`reserve_budget`, its own tiny transaction) and spends it locally
+(``workers.jobs.BudgetLease``). The counter therefore counts SMS *reserved*, at most one block
+per process ahead of those sent, and never exceeds the budget. When the budget is reached, ``sms_budget_paused`` holds the day and a French message
 for staff (:func:`budget_pause_notice`). The per-number count reads the outbox itself; the send
 job locks the resident's row first, so two jobs for one number are counted one after the other.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, String, cast, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -42,30 +45,24 @@ def budget_used(session: Session, day: dt.date) -> int:
     return int(value) if value else 0
 
 
-def take_budget(session: Session, day: dt.date, budget: int) -> bool:
-    """Count one SMS against ``day``'s budget; False (nothing counted) when it is used up."""
+def reserve_budget(session: Session, day: dt.date, budget: int, wanted: int) -> int:
+    """Reserve up to ``wanted`` SMS of ``day``'s budget; return how many were granted (0 when
+    it is used up). Call it in a short transaction of its own: it locks the day's counter row
+    until commit, so every sender in every process waits on it. Never grants beyond the budget.
+    """
     key = budget_key(day)
-    _ensure_flag(session, key, "0")
-    result = session.execute(
-        update(SystemFlag)
-        .where(SystemFlag.key == key, cast(SystemFlag.value, Integer) < budget)
-        .values(
-            value=cast(cast(SystemFlag.value, Integer) + 1, String),
-            updated_at=dt.datetime.now(dt.timezone.utc),
+    _ensure_flag(session, key, "0")  # a write first: SQLite takes its write lock here
+    used = int(session.scalar(
+        select(SystemFlag.value).where(SystemFlag.key == key).with_for_update()) or 0)
+    granted = max(0, min(wanted, budget - used))
+    if granted:
+        session.execute(
+            update(SystemFlag)
+            .where(SystemFlag.key == key)
+            .values(value=str(used + granted), updated_at=dt.datetime.now(dt.timezone.utc))
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def give_back_budget(session: Session, day: dt.date) -> None:
-    """Undo :func:`take_budget` for an SMS that certainly did not go out."""
-    session.execute(
-        update(SystemFlag)
-        .where(SystemFlag.key == budget_key(day), cast(SystemFlag.value, Integer) > 0)
-        .values(value=cast(cast(SystemFlag.value, Integer) - 1, String))
-        .execution_options(synchronize_session=False)
-    )
+    return granted
 
 
 def mark_budget_paused(session: Session, day: dt.date, budget: int) -> None:

@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 
 from rq import Retry, get_current_job
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from sms.providers import (
     AmbiguousSendError,
@@ -36,7 +36,7 @@ from sms.providers import (
 )
 from ussd_gateway import sms_quota
 from ussd_gateway.db import transaction
-from ussd_gateway.models import OutboundSms, Resident, utcnow
+from ussd_gateway.models import OutboundSms, Resident, UtcDateTime, utcnow
 from ussd_gateway.runtime import Runtime
 from ussd_gateway.settings import Settings
 from ussd_gateway.sms_policy import SendPolicy, Verdict, retry_delay
@@ -47,8 +47,44 @@ log = logging.getLogger(__name__)
 #: a row in one of these statuses may be claimed (``held`` only once ``not_before`` passed)
 CLAIMABLE_STATUSES = ("pending", "retry", "held")
 _lock = threading.Lock()
-#: id(runtime) -> (runtime, provider, policy): built once per runtime (per process)
-_per_runtime: dict[int, tuple[Runtime, SmsProvider, SendPolicy]] = {}
+#: SMS of the daily budget a process reserves at once (see ``sms_quota``)
+BUDGET_BLOCK = 20
+
+
+class BudgetLease:
+    """This process's share of today's budget, reserved in blocks of ``BUDGET_BLOCK``.
+
+    ``take`` spends one SMS (reserving a new block in its own short transaction when the share
+    is spent); ``give_back`` returns one for an SMS that certainly did not go out. A process
+    that dies loses its unspent share for the day: the budget errs on the side of spending less.
+    """
+
+    def __init__(self, block: int = BUDGET_BLOCK) -> None:
+        self.block = block
+        self._lock = threading.Lock()
+        self._day: dt.date | None = None
+        self._left = 0
+
+    def take(self, runtime: Runtime, day: dt.date, budget: int) -> bool:
+        with self._lock:
+            if day != self._day:
+                self._day, self._left = day, 0
+            if self._left == 0:
+                with transaction(runtime.sessions) as session:
+                    self._left = sms_quota.reserve_budget(session, day, budget, self.block)
+            if self._left == 0:
+                return False
+            self._left -= 1
+            return True
+
+    def give_back(self, day: dt.date) -> None:
+        with self._lock:
+            if day == self._day:
+                self._left += 1
+
+
+#: id(runtime) -> (runtime, provider, policy, budget lease): built once per runtime
+_per_runtime: dict[int, tuple[Runtime, SmsProvider, SendPolicy, BudgetLease]] = {}
 
 
 def build_sms_provider(settings: Settings) -> SmsProvider:
@@ -66,7 +102,7 @@ def build_sms_provider(settings: Settings) -> SmsProvider:
     return build_provider(name)
 
 
-def _built_for(runtime: Runtime) -> tuple[Runtime, SmsProvider, SendPolicy]:
+def _built_for(runtime: Runtime) -> tuple[Runtime, SmsProvider, SendPolicy, BudgetLease]:
     entry = _per_runtime.get(id(runtime))
     if entry is None or entry[0] is not runtime:
         with _lock:
@@ -78,6 +114,7 @@ def _built_for(runtime: Runtime) -> tuple[Runtime, SmsProvider, SendPolicy]:
                     runtime,
                     build_sms_provider(runtime.settings),
                     SendPolicy.from_settings(runtime.settings),
+                    BudgetLease(),
                 )
                 _per_runtime[id(runtime)] = entry
     return entry
@@ -90,6 +127,10 @@ def sms_provider(runtime: Runtime) -> SmsProvider:
 
 def send_policy(runtime: Runtime) -> SendPolicy:
     return _built_for(runtime)[2]
+
+
+def budget_lease(runtime: Runtime) -> BudgetLease:
+    return _built_for(runtime)[3]
 
 
 def send_job_timeout(settings: Settings) -> int:
@@ -144,44 +185,76 @@ def send_outbox_row(runtime: Runtime, outbox_id: int, *, now: dt.datetime | None
     return "sent"
 
 
+# Statements of the hot path, built once (Core on the tables: no ORM work per SMS).
+_OUT = OutboundSms.__table__
+_RES = Resident.__table__
+_NOW = bindparam("now", type_=UtcDateTime())
+_CLAIM = (
+    update(_OUT)
+    .where(
+        _OUT.c.id == bindparam("oid"),
+        _OUT.c.status.in_(CLAIMABLE_STATUSES),
+        or_(_OUT.c.not_before.is_(None), _OUT.c.not_before <= _NOW),
+    )
+    .values(status="sending", claimed_at=_NOW, updated_at=_NOW, attempts=_OUT.c.attempts + 1,
+            failure_reason=None, not_before=None)
+    .returning(_OUT.c.event, _OUT.c.immediate, _OUT.c.to_phone, _OUT.c.request_id,
+               _OUT.c.body, _OUT.c.attempts)
+)
+_CURRENT = select(_OUT.c.status, _OUT.c.not_before).where(_OUT.c.id == bindparam("oid"))
+#: locks the resident's row: sends to one number are decided one after the other (cap)
+_OPTED_OUT = (
+    select(_RES.c.sms_opted_out_at).where(_RES.c.phone == bindparam("phone")).with_for_update()
+)
+_SENT_TO_NUMBER = select(func.count()).where(
+    _OUT.c.to_phone == bindparam("phone"),
+    _OUT.c.claimed_at >= bindparam("since", type_=UtcDateTime()),
+    _OUT.c.status.in_(sms_quota.COUNTED_STATUSES),
+    _OUT.c.id != bindparam("oid"),
+)
+_UNCLAIM = (  # a claimed row that must wait or not go: not an attempt after all
+    update(_OUT)
+    .where(_OUT.c.id == bindparam("oid"))
+    .values(status=bindparam("status"), failure_reason=bindparam("reason"),
+            not_before=bindparam("not_before", type_=UtcDateTime()), updated_at=_NOW,
+            attempts=_OUT.c.attempts - 1)
+)
+#: the row as this attempt left it: ``sending`` (or marked ``ambiguous`` by the sweeper while
+#: we waited on the provider: our definite answer is better than its guess)
+_MINE = and_(
+    _OUT.c.id == bindparam("oid"),
+    _OUT.c.attempts == bindparam("attempt"),
+    _OUT.c.status.in_(("sending", "ambiguous")),
+)
+_RECORD_SENT = update(_OUT).where(_MINE).values(
+    status="sent", provider=bindparam("provider"), provider_message_id=bindparam("message_id"),
+    provider_status=bindparam("provider_status"), cost=bindparam("cost"), sent_at=_NOW,
+    updated_at=_NOW, failure_reason=None,
+)
+_RECORD_OUTCOME = update(_OUT).where(_MINE).values(
+    status=bindparam("status"), failure_reason=bindparam("reason"),
+    not_before=bindparam("not_before", type_=UtcDateTime()), updated_at=_NOW,
+)
+
+
 def _claim(runtime: Runtime, outbox_id: int, now: dt.datetime) -> _Claimed | str | Retry:
     policy = send_policy(runtime)
-    with transaction(runtime.sessions) as session:
-        won = session.execute(
-            update(OutboundSms)
-            .where(
-                OutboundSms.id == outbox_id,
-                OutboundSms.status.in_(CLAIMABLE_STATUSES),
-                or_(OutboundSms.not_before.is_(None), OutboundSms.not_before <= now),
-            )
-            .values(status="sending", claimed_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            current = session.execute(
-                select(OutboundSms.status, OutboundSms.not_before).where(OutboundSms.id == outbox_id)
-            ).one_or_none()
+    day = policy.day(now)
+    with runtime.engine.begin() as conn:
+        row = conn.execute(_CLAIM, {"oid": outbox_id, "now": now}).one_or_none()
+        if row is None:
+            current = conn.execute(_CURRENT, {"oid": outbox_id}).one_or_none()
             if current is not None and current.status in CLAIMABLE_STATUSES and current.not_before:
                 # due later (RQ's scheduler works to the second and may run a job early)
                 return _wait_until(current.not_before, now) or f"early:{current.status}"
             status = current.status if current is not None else "missing"
             log.info("outbox %s not claimable (status %s): nothing to do", outbox_id, status)
             return f"skipped:{status}"
-        row = session.execute(
-            select(
-                OutboundSms.event,
-                OutboundSms.immediate,
-                OutboundSms.to_phone,
-                OutboundSms.request_id,
-                OutboundSms.body,
-                OutboundSms.attempts,
-            ).where(OutboundSms.id == outbox_id)
-        ).one()
-        # lock the resident: sends to one number are decided one after the other (cap)
-        opted_out_at = session.scalar(
-            select(Resident.sms_opted_out_at).where(Resident.phone == row.to_phone).with_for_update()
-        )
-        day = policy.day(now)
+        opted_out_at = conn.execute(_OPTED_OUT, {"phone": row.to_phone}).scalar()
+        sent_to_number = conn.execute(
+            _SENT_TO_NUMBER,
+            {"phone": row.to_phone, "since": policy.day_start(now), "oid": outbox_id},
+        ).scalar_one()
         decision = policy.decide(
             now=now,
             event=row.event,
@@ -189,55 +262,40 @@ def _claim(runtime: Runtime, outbox_id: int, now: dt.datetime) -> _Claimed | str
             to_phone=row.to_phone,
             about_request=row.request_id is not None,
             opted_out=opted_out_at is not None,
-            sent_to_number_today=sms_quota.sent_to_number_since(
-                session, row.to_phone, policy.day_start(now), excluding_id=outbox_id
-            ),
-            sent_today=sms_quota.budget_used(session, day),
+            sent_to_number_today=sent_to_number,
+            sent_today=0,  # the budget is checked last, by the lease, after this commit
         )
-        if decision.verdict is Verdict.SEND and not sms_quota.take_budget(
-            session, day, policy.daily_budget
-        ):
-            decision = policy.decide(
-                now=now, event=row.event, immediate=row.immediate, to_phone=row.to_phone,
-                about_request=row.request_id is not None, opted_out=False,
-                sent_to_number_today=0, sent_today=policy.daily_budget,
-            )
-        if decision.budget_exhausted:
+        if decision.verdict is not Verdict.SEND:
+            return _hold_or_cancel(conn, outbox_id, decision, now)
+    # outside the claim transaction: the lease may reserve budget in a transaction of its own
+    if not budget_lease(runtime).take(runtime, day, policy.daily_budget):
+        decision = policy.decide(
+            now=now, event=row.event, immediate=row.immediate, to_phone=row.to_phone,
+            about_request=row.request_id is not None, opted_out=False,
+            sent_to_number_today=0, sent_today=policy.daily_budget,
+        )
+        with transaction(runtime.sessions) as session:
             sms_quota.mark_budget_paused(session, day, policy.daily_budget)
             log.warning("daily SMS budget (%s) reached: sending paused", policy.daily_budget)
-        if decision.verdict is Verdict.CANCEL:
-            _set(session, outbox_id, status="cancelled", failure_reason=decision.reason,
-                 not_before=None, updated_at=now)
-            log.info("outbox %s cancelled: %s", outbox_id, decision.reason)
-            return "cancelled"
-        if decision.verdict is Verdict.HOLD:
-            assert decision.not_before is not None
-            _set(session, outbox_id, status="held", failure_reason=decision.reason,
-                 not_before=decision.not_before, updated_at=now)
-            log.info("outbox %s held until %s: %s", outbox_id, decision.not_before, decision.reason)
-            return _wait_until(decision.not_before, now) or "held"
-        attempt = row.attempts + 1
-        _set(session, outbox_id, attempts=attempt, failure_reason=None, not_before=None)
-    return _Claimed(attempt=attempt, to_phone=row.to_phone, body=row.body, day=day)
+            return _hold_or_cancel(session, outbox_id, decision, now)
+    return _Claimed(attempt=row.attempts, to_phone=row.to_phone, body=row.body, day=day)
 
 
-def _set(session, outbox_id: int, **values: object) -> None:  # type: ignore[no-untyped-def]
-    session.execute(
-        update(OutboundSms)
-        .where(OutboundSms.id == outbox_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _mine(outbox_id: int, attempt: int):  # type: ignore[no-untyped-def]
-    """The row as this attempt left it: ``sending`` (or marked ``ambiguous`` by the sweeper
-    while we were waiting on the provider: our definite answer is better than its guess)."""
-    return update(OutboundSms).where(
-        OutboundSms.id == outbox_id,
-        OutboundSms.attempts == attempt,
-        OutboundSms.status.in_(("sending", "ambiguous")),
-    ).execution_options(synchronize_session=False)
+def _hold_or_cancel(  # type: ignore[no-untyped-def]
+    conn, outbox_id: int, decision, now: dt.datetime
+) -> str | Retry:
+    held = decision.verdict is Verdict.HOLD
+    conn.execute(_UNCLAIM, {
+        "oid": outbox_id, "status": "held" if held else "cancelled",
+        "reason": decision.reason, "not_before": decision.not_before if held else None,
+        "now": now,
+    })
+    if not held:
+        log.info("outbox %s cancelled: %s", outbox_id, decision.reason)
+        return "cancelled"
+    assert decision.not_before is not None
+    log.info("outbox %s held until %s: %s", outbox_id, decision.not_before, decision.reason)
+    return _wait_until(decision.not_before, now) or "held"
 
 
 def _record_sent(
@@ -245,48 +303,43 @@ def _record_sent(
 ) -> None:
     from ussd_gateway.sms_callbacks import apply_stored_reports
 
-    now = utcnow()
-    with transaction(runtime.sessions) as session:
-        updated = session.execute(
-            _mine(outbox_id, claimed.attempt).values(
-                status="sent",
-                provider=provider_name,
-                provider_message_id=result.message_id or None,
-                provider_status=result.status,
-                cost=result.cost or None,
-                sent_at=now,
-                updated_at=now,
-                failure_reason=None,
-            )
-        )
-        if updated.rowcount != 1:  # type: ignore[attr-defined]
-            log.error("outbox %s sent (%s) but the row moved on meanwhile", outbox_id, result.message_id)
+    with runtime.engine.begin() as conn:
+        updated = conn.execute(_RECORD_SENT, {
+            "oid": outbox_id, "attempt": claimed.attempt, "provider": provider_name,
+            "message_id": result.message_id or None, "provider_status": result.status,
+            "cost": result.cost or None, "now": utcnow(),
+        })
+        if updated.rowcount != 1:
+            log.error("outbox %s sent (%s) but the row moved on meanwhile", outbox_id,
+                      result.message_id)
             return
         if result.message_id:
-            apply_stored_reports(session, outbox_id, result.message_id)
+            apply_stored_reports(conn, outbox_id, result.message_id)
+
+
+def _record_outcome(
+    runtime: Runtime, outbox_id: int, claimed: _Claimed, status: str, reason: str,
+    not_before: dt.datetime | None = None,
+) -> None:
+    with runtime.engine.begin() as conn:
+        conn.execute(_RECORD_OUTCOME, {
+            "oid": outbox_id, "attempt": claimed.attempt, "status": status,
+            "reason": reason[:500], "not_before": not_before, "now": utcnow(),
+        })
 
 
 def _record_retryable(runtime: Runtime, outbox_id: int, claimed: _Claimed, reason: str) -> str | Retry:
     intervals = tuple(runtime.settings.sms.retry_intervals_seconds)
     delay = retry_delay(claimed.attempt, intervals)
     now = utcnow()
-    with transaction(runtime.sessions) as session:
-        sms_quota.give_back_budget(session, claimed.day)
-        if delay is None:
-            reason = f"abandon après {claimed.attempt} tentatives: {reason}"
-            session.execute(
-                _mine(outbox_id, claimed.attempt).values(
-                    status="failed", failure_reason=reason[:500], updated_at=now
-                )
-            )
-            log.warning("outbox %s failed: %s", outbox_id, reason)
-            return "failed"
-        due = now + dt.timedelta(seconds=delay)
-        session.execute(
-            _mine(outbox_id, claimed.attempt).values(
-                status="retry", failure_reason=reason[:500], not_before=due, updated_at=now
-            )
-        )
+    budget_lease(runtime).give_back(claimed.day)
+    if delay is None:
+        reason = f"abandon après {claimed.attempt} tentatives: {reason}"
+        _record_outcome(runtime, outbox_id, claimed, "failed", reason)
+        log.warning("outbox %s failed: %s", outbox_id, reason)
+        return "failed"
+    due = now + dt.timedelta(seconds=delay)
+    _record_outcome(runtime, outbox_id, claimed, "retry", reason, not_before=due)
     log.info("outbox %s: attempt %s failed (%s), retry in %s s", outbox_id, claimed.attempt, reason, delay)
     return _wait_until(due, now, minimum=delay) or "retry"
 
@@ -294,14 +347,9 @@ def _record_retryable(runtime: Runtime, outbox_id: int, claimed: _Claimed, reaso
 def _record_final(
     runtime: Runtime, outbox_id: int, claimed: _Claimed, status: str, reason: str, *, give_back: bool
 ) -> None:
-    with transaction(runtime.sessions) as session:
-        if give_back:
-            sms_quota.give_back_budget(session, claimed.day)
-        session.execute(
-            _mine(outbox_id, claimed.attempt).values(
-                status=status, failure_reason=reason[:500], updated_at=utcnow()
-            )
-        )
+    if give_back:
+        budget_lease(runtime).give_back(claimed.day)
+    _record_outcome(runtime, outbox_id, claimed, status, reason)
 
 
 def _wait_until(due: dt.datetime, now: dt.datetime, *, minimum: int = 0) -> Retry | None:
