@@ -143,3 +143,12 @@ def test_sign_in_records_last_login(app, runtime, make_staff) -> None:  # type: 
     sign_in(app.test_client(), account)
     with runtime.sessions() as session:
         assert session.scalar(select(StaffUser.last_login_at).where(StaffUser.id == account.id))
+
+
+def test_failed_sign_in_counters_expire_after_the_window(app, runtime, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from ussd_gateway.staff.auth import THROTTLE_WINDOW_SECONDS, LoginThrottle
+
+    _attempt(app.test_client(), "someone@mairie.test", "wrong password!")
+    for key in (LoginThrottle.account_key("someone@mairie.test"), LoginThrottle.ip_key("127.0.0.1")):
+        assert runtime.redis.get(key) == b"1"
+        assert 0 < runtime.redis.ttl(key) <= THROTTLE_WINDOW_SECONDS
