@@ -165,7 +165,7 @@ def _authenticate() -> ResponseReturnValue | None:
     return None
 
 
-@bp.app_context_processor
+@bp.context_processor
 def _inject_identity() -> dict[str, Any]:
     return {"staff_user": g.get("staff"), "sign_out_form": SignOutForm()}
 

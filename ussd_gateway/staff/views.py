@@ -389,7 +389,7 @@ def _apply_status_change(
             **kwargs,
         )
     except StaleRequest:
-        raise
+        raise  # the caller rolls back and shows the new state
     except RequestError as exc:
         dbs.rollback()
         return str(exc)
