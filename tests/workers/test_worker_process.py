@@ -65,8 +65,10 @@ def test_worker_killed_mid_batch_and_restarted_every_resident_gets_exactly_one_s
             assert status == "ambiguous"
             assert per_number[phone] <= 1, (phone, per_number[phone])
     assert max(per_number.values()) == 1  # nobody got two SMS
-    assert len(fake_at.requests) == len(fake_at.accepted)
     ambiguous = [phone for phone, status in rows if status == "ambiguous"]
+    # a request the kill cut short (received, never answered) can only be an ambiguous row's
+    cut_short = [r.number for r in fake_at.requests if not r.accepted]
+    assert set(cut_short) <= set(ambiguous), (cut_short, ambiguous)
     assert len(ambiguous) <= settings.sms.send_concurrency  # at most the sends in flight
 
 
