@@ -9,7 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
 from sqlalchemy import Engine
@@ -18,6 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ussd_gateway.db import make_engine, make_session_factory
 from ussd_gateway.redis_conn import connect_redis
 from ussd_gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from ussd_gateway.notifications import SmsComposer
+    from ussd_gateway.ussd import UssdService
 
 SECRETS_FILE = "secrets.json"
 
@@ -80,10 +84,10 @@ class Runtime:
     sessions: sessionmaker[Session]
     redis: redis.Redis
     #: built on first use (they read files): the USSD service and the SMS composer
-    ussd: Any = None
-    _composer: Any = None
+    ussd: UssdService | None = None
+    _composer: SmsComposer | None = None
 
-    def sms_composer(self) -> Any:
+    def sms_composer(self) -> SmsComposer:
         """The SmsComposer of this process (templates loaded once)."""
         if self._composer is None:
             from sms.templates import load_templates
