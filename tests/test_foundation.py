@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CALLBACK_TOKEN, REPO, make_test_settings
+from tests.conftest import CALLBACK_TOKEN, make_test_settings
 from ussd_gateway.app import create_app
 from ussd_gateway.runtime import build_runtime
 from ussd_gateway.settings import SettingsError, load_settings

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from tests.ussd.phone import Phone
 from ussd_gateway.db import transaction
 from ussd_gateway.models import Service, ServiceRequest
-from ussd_gateway.references import damm_check_digit, format_reference
+from ussd_gateway.references import damm_check_digit
 
 EC03 = ["1", "1", "3", "Ama Akakpo", "01012010", "2", "1"]
 

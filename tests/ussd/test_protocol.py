@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import make_test_settings
