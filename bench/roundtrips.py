@@ -7,9 +7,11 @@ received (or on a fresh connection): a pipeline of 6 Redis commands is one round
 ``BEGIN`` sent on its own by the driver is one, a pool pre-ping is one. Nothing in the gateway
 is patched, so the numbers hold whatever the code does.
 
-The gateway runs under gunicorn (``--workers``, default 2 as in production) pointed at the
-proxies; sessions are played one hop at a time (concurrency 1) so every round trip belongs to
-the hop in flight; after each reply the counters are read once the connections are quiet.
+The gateway runs under gunicorn (``--workers``, default 1 so the warm-up sessions warm the
+process that is measured) pointed at the proxies; sessions are played one hop at a time
+(concurrency 1) so every round trip belongs to the hop in flight; after each reply the counters
+are read once the connections are quiet. The figures are the steady state: the warm-up
+sessions (connecting, psycopg preparing a statement on its 5th use) are not counted.
 
 Example::
 
@@ -38,8 +40,9 @@ TOKEN = "roundtripbench0123456789abcdef"
 class CountingProxy:
     """Forward a TCP port to ``target``; count client turns (round trips) and connections."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, trace: bool = False) -> None:
         self.target = (target_host, target_port)
+        self.trace = trace
         self.round_trips = 0
         self.connections = 0
         self.last_activity = time.monotonic()
@@ -60,6 +63,8 @@ class CountingProxy:
                     self.last_activity = time.monotonic()
                     if from_client and not turn["client_sent_last"]:
                         self.round_trips += 1
+                        if self.trace:
+                            print(f"  {self.target[1]} turn: {data[:120]!r}", file=sys.stderr)
                     turn["client_sent_last"] = from_client
                     writer.write(data)
                     await writer.drain()
@@ -93,8 +98,8 @@ async def quiet(proxies: list[CountingProxy], idle: float = 0.03) -> None:
 async def measure(args: argparse.Namespace) -> dict[str, object]:
     db = urlsplit(args.database_url)
     rd = urlsplit(args.redis_url)
-    pg_proxy = CountingProxy(db.hostname or "127.0.0.1", db.port or 5432)
-    redis_proxy = CountingProxy(rd.hostname or "127.0.0.1", rd.port or 6379)
+    pg_proxy = CountingProxy(db.hostname or "127.0.0.1", db.port or 5432, args.trace)
+    redis_proxy = CountingProxy(rd.hostname or "127.0.0.1", rd.port or 6379, args.trace)
     pg_port, redis_port = await pg_proxy.start(), await redis_proxy.start()
     env = dict(os.environ,
                USSD_GATEWAY_DATABASE_URL=proxied(args.database_url, pg_port),
@@ -123,8 +128,9 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         for name in args.journeys.split(","):
             journey = JOURNEYS[name]
             per_hop: dict[int, list[tuple[int, int]]] = {}
-            # first sessions warm both workers' pools (their connects are not hops' costs)
-            for n in range(-2 * args.workers, args.sessions):
+            # warm-up sessions, not counted: the workers connect, psycopg prepares each statement
+            # on its 5th use (one extra round trip, once per connection), caches fill
+            for n in range(-args.warmup, args.sessions):
                 if journey.needs_refs:
                     phone, ref = refs[n % len(refs)]
                 else:
@@ -141,6 +147,8 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
                                       "text": "*".join(answers)}).encode()
                     await quiet([pg_proxy, redis_proxy])
                     r0, p0 = redis_proxy.round_trips, pg_proxy.round_trips
+                    if args.trace:
+                        print(f"{name} session {n} hop {i + 1}", file=sys.stderr)
                     status, data = await conn.post_form(path, body, False)
                     await quiet([pg_proxy, redis_proxy])
                     if status != 200:
@@ -173,9 +181,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refs", type=Path, required=True, help="phone,reference CSV (seed.py)")
     p.add_argument("--journeys", default="start,follow,lookup")
     p.add_argument("--sessions", type=int, default=20, help="measured sessions per journey")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1,
+                   help="gunicorn workers (1: every warm-up session warms the one measured)")
+    p.add_argument("--warmup", type=int, default=8, help="sessions per journey not counted")
     p.add_argument("--port", type=int, default=8739)
     p.add_argument("--phone-offset", type=int, default=25000)
+    p.add_argument("--trace", action="store_true", help="print each round trip's first bytes")
     return p.parse_args(argv)
 
 

@@ -1,14 +1,19 @@
 """Database engine and sessions, built from settings (never at import time)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: a pooled connection idle for longer than this is pinged before use (see ``make_engine``)
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
@@ -31,19 +36,64 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before use only if it sat idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip (two with psycopg: ``BEGIN`` then
+    ``SELECT 1``, and a third to end it) on *every* checkout, which doubles the cost of a USSD
+    hop's one read. A connection in steady use is alive; one idle for more than
+    ``PING_AFTER_IDLE_SECONDS`` (e.g. across a database restart) is pinged, and a dead one is
+    replaced transparently (``DisconnectionError``: the pool retries with a new connection).
+    A connection that breaks while busy fails that one statement, and SQLAlchemy then
+    invalidates the whole pool, so the next checkout reconnects.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_conn.rollback()
+        except Exception as error:  # any driver error: the connection is not usable
+            raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for single-statement reads: autocommit, so a read is one round trip.
+
+    Without it the driver sends ``BEGIN`` before the statement and ``ROLLBACK`` when the
+    session closes (three round trips for one ``SELECT``). Use only where one statement is
+    read (no repeatable view across statements is needed), never to write.
+    """
+    return sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
 
 
 @contextmanager

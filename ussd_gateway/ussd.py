@@ -9,7 +9,9 @@ Protocol rules (DOMAIN.md §3):
   ``END`` and changes nothing;
 - any error is logged with the session id and answered with a clean ``END`` apology in the
   resident's language — never a 500, a traceback or a hang.
-At most two Redis round trips a hop (``UssdSessionStore.load`` / ``save``).
+At most two Redis round trips a hop (``UssdSessionStore.load`` / ``save``; the SMS jobs of a
+confirmed request travel with ``save``) and, except on the confirming hop, at most one database
+round trip (single-statement reads in autocommit; the catalogue from ``catalogue_cache``).
 """
 from __future__ import annotations
 
@@ -26,13 +28,13 @@ from menus.loader import load_menus
 from menus.problems import MenuDefinitionError
 from menus.state import HopContext, SessionState
 from ussd_gateway.callbacks import UssdHop, UssdSessionEnd
-from ussd_gateway.db import transaction
+from ussd_gateway.catalogue_cache import CatalogueCache, watch_catalogue_changes
+from ussd_gateway.db import make_read_session_factory, transaction
 from ussd_gateway.models import Resident, UssdSessionRecord, utcnow
 from ussd_gateway.runtime import Runtime
 from ussd_gateway.service_requests import get_or_create_resident, today_in_commune
 from ussd_gateway.ussd_actions import HopScope, UssdHandlers, hop_scope
 from ussd_gateway.ussd_sessions import Changes, Loaded, Profile, SessionRecord, UssdSessionStore
-from workers.queues import enqueue_outbox_sms
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class UssdService:
         self.engine = engine
         self.store = store
         self.settings = runtime.settings
+        self.reads = make_read_session_factory(runtime.engine)
 
     @classmethod
     def build(cls, runtime: Runtime) -> UssdService:
@@ -65,7 +68,12 @@ class UssdService:
         )
         if problems:
             raise MenuDefinitionError(problems)
-        handlers = UssdHandlers(runtime.sessions, graph, runtime.sms_composer())
+        reads = make_read_session_factory(runtime.engine)
+        watch_catalogue_changes(runtime.sessions, runtime.redis)
+        handlers = UssdHandlers(
+            runtime.sessions, graph, runtime.sms_composer(),
+            reads=reads, catalogue=CatalogueCache(reads),
+        )
         store = UssdSessionStore(
             runtime.redis,
             session_ttl=settings.ussd.session_ttl_seconds,
@@ -131,6 +139,7 @@ class UssdService:
             provider=provider,
             lookups_used=loaded.lookups,
             lookups_allowed=self.settings.ussd.reference_lookups_per_hour,
+            catalogue_version=loaded.catalogue_version,
         )
         with hop_scope(scope):
             state = None if record is None else SessionState.from_json(record.state or "")
@@ -149,12 +158,13 @@ class UssdService:
                 language=step.state.language,
             ),
             count_lookup=scope.count_lookup,
+            outbox_ids=scope.outbox_ids,
         )
         if not loaded.profile.known or self._apply_effects(step, hop.phone, profile, changes):
             changes.profile = profile
+        # the request (if any) is committed: its SMS jobs are enqueued with the session write;
+        # if that write fails the outbox rows stay pending and the sweeper enqueues them
         self.store.save(provider, hop.session_id, hop.phone, changes)
-        if scope.outbox_ids:
-            enqueue_outbox_sms(self.runtime.redis, scope.outbox_ids)
         return step.reply
 
     def _apply_effects(self, step: Step, phone: str, profile: Profile, changes: Changes) -> bool:
@@ -176,7 +186,7 @@ class UssdService:
         return changed
 
     def _profile_from_database(self, phone: str) -> Profile:
-        with self.runtime.sessions() as session:
+        with self.reads() as session:
             row = session.execute(
                 select(Resident.language, Resident.language_chosen, Resident.consent_version)
                 .where(Resident.phone == phone)

@@ -2,7 +2,8 @@
 
 Sources (dynamic menus): ``services`` (active services of a group), ``my_requests`` (the
 caller's requests, newest first). Actions: ``create_request``, ``lookup_reference``,
-``service_info``. Each opens its own short transaction: one database round trip for reads;
+``service_info``. Reads are one statement each in autocommit (one database round trip); the
+catalogue comes from the per-process ``CatalogueCache`` (no round trip while its version holds);
 ``create_request`` (the confirming hop) writes the request, its audit row and its SMS together.
 
 Per-hop facts the engine does not carry (the phone's reference-lookup count, what to write back
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from menus.engine import display_value
 from menus.handlers import ActionContext, ActionResult, Option
 from menus.model import MenuGraph
+from ussd_gateway.catalogue_cache import CatalogueCache, CatalogueSnapshot
 from ussd_gateway.db import transaction
 from ussd_gateway.lifecycle import is_open
 from ussd_gateway.models import Resident, Service, ServiceRequest
@@ -48,6 +50,8 @@ class HopScope:
     lookups_allowed: int = 10
     count_lookup: bool = False
     outbox_ids: list[int] = field(default_factory=list)
+    #: the catalogue version read with the session (``catalogue_cache``)
+    catalogue_version: bytes | None = None
 
 
 _scope: contextvars.ContextVar[HopScope] = contextvars.ContextVar("ussd_hop_scope")
@@ -78,9 +82,17 @@ class UssdHandlers:
     ACTIONS = ("create_request", "lookup_reference", "service_info")
 
     def __init__(
-        self, sessions: sessionmaker[Session], graph: MenuGraph, composer: SmsComposer
+        self,
+        sessions: sessionmaker[Session],
+        graph: MenuGraph,
+        composer: SmsComposer,
+        *,
+        reads: sessionmaker[Session] | None = None,
+        catalogue: CatalogueCache | None = None,
     ) -> None:
         self.sessions = sessions
+        self.reads = reads or sessions
+        self.catalogue = catalogue or CatalogueCache(self.reads)
         self.graph = graph
         self.composer = composer
         self._sources = {"services": self._services, "my_requests": self._my_requests}
@@ -98,19 +110,21 @@ class UssdHandlers:
         return self._actions[action](ctx)
 
     # -- sources ------------------------------------------------------------------------------
+    def _catalogue(self) -> CatalogueSnapshot:
+        scope = _scope.get(None)
+        return self.catalogue.snapshot(scope.catalogue_version if scope else None)
+
     def _services(self, ctx: ActionContext) -> list[Option]:
         group = ctx.params.get("group") or ctx.answers.get("group")
-        query = select(Service.code, Service.names).where(Service.active.is_(True))
+        snapshot = self._catalogue()
         if group:
-            query = query.where(Service.group_code == group)
-        with self.sessions() as session:
-            rows = session.execute(query.order_by(Service.position, Service.code)).all()
-        return [
-            Option(code, names.get(ctx.language) or names.get("fr") or code) for code, names in rows
-        ]
+            entries = snapshot.active_by_group.get(group, ())
+        else:
+            entries = tuple(s for s in snapshot.services.values() if s.active)
+        return [Option(s.code, s.name(ctx.language)) for s in entries]
 
     def _my_requests(self, ctx: ActionContext) -> list[Option]:
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = session.execute(
                 select(ServiceRequest.reference, ServiceRequest.status, Service.names)
                 .join(Resident, Resident.id == ServiceRequest.resident_id)
@@ -191,7 +205,7 @@ class UssdHandlers:
     def _lookup_reference(self, ctx: ActionContext) -> ActionResult:
         scope = _scope.get()
         reference = ctx.answers.get("reference", "")
-        with self.sessions() as session:
+        with self.reads() as session:
             row = session.execute(
                 select(ServiceRequest.status, ServiceRequest.expected_date, Resident.phone, Service.names)
                 .join(Resident, Resident.id == ServiceRequest.resident_id)
@@ -223,8 +237,7 @@ class UssdHandlers:
 
     def _service_info(self, ctx: ActionContext) -> ActionResult:
         code = ctx.service or ctx.answers.get("service") or ""
-        with self.sessions() as session:
-            service = session.get(Service, code)
+        service = self._catalogue().services.get(code)
         if service is None:
             raise LookupError(f"service {code!r} unknown")
         return ActionResult(

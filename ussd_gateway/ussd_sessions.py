@@ -1,9 +1,11 @@
 """USSD session state in Redis: at most two round trips a hop.
 
 Round trip 1 (``load``, one pipeline): the session record, the phone's cached profile
-(language, consent version), its saved draft and its reference-lookup counter.
+(language, consent version), its saved draft, its reference-lookup counter and the catalogue
+version (``catalogue_cache``).
 Round trip 2 (``save``, one pipeline): the new session record (through a small Lua script that
-never lets an older hop overwrite a newer one), and the profile / draft / counter changes.
+never lets an older hop overwrite a newer one), the profile / draft / counter changes, and the
+SMS send jobs of what the hop committed (RQ enqueue, after the database commit).
 
 Keys (one helper, like RQ's ``key_for``)::
 
@@ -19,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+
+from ussd_gateway.catalogue_cache import CATALOGUE_VERSION_KEY
+from workers.queues import enqueue_outbox_sms
 
 PROFILE_TTL_SECONDS = 86400
 LOOKUP_WINDOW_SECONDS = 3600
@@ -67,16 +72,17 @@ class SessionRecord:
 
     def to_json(self) -> str:
         # "n" first: the Lua guard reads it with a pattern
-        return json.dumps(
-            {"n": self.hops, "t": self.text, "r": self.reply, "s": self.state, "l": self.language},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).replace('{"n":', '{"n": ', 1)
+        return '{"n": ' + _compact_json(
+            {"t": self.text, "r": self.reply, "s": self.state, "l": self.language}
+        ).replace("{", f"{self.hops},", 1)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> SessionRecord:
         data = json.loads(raw)
         return cls(hops=data["n"], text=data["t"], reply=data["r"], state=data["s"], language=data.get("l", "fr"))
+
+
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass
@@ -102,6 +108,7 @@ class Loaded:
     profile: Profile
     draft: str | None
     lookups: int
+    catalogue_version: bytes | None = None
 
 
 @dataclass
@@ -113,6 +120,8 @@ class Changes:
     draft: str | None = None  # new draft state to keep
     clear_draft: bool = False
     count_lookup: bool = False
+    #: outbox rows committed by this hop: their send jobs are enqueued with the save
+    outbox_ids: list[int] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -123,18 +132,20 @@ class UssdSessionStore:
         self.draft_ttl = draft_ttl
 
     def load(self, provider: str, session_id: str, phone: str) -> Loaded:
-        """One round trip: session, profile, draft and lookup counter."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(session_key(provider, session_id))
-        pipe.get(profile_key(phone))
-        pipe.get(draft_key(phone))
-        pipe.get(lookups_key(phone))
-        raw_session, raw_profile, raw_draft, raw_lookups = pipe.execute()
+        """One round trip: session, profile, draft, lookup counter and catalogue version."""
+        raw_session, raw_profile, raw_draft, raw_lookups, version = self.client.mget(
+            session_key(provider, session_id),
+            profile_key(phone),
+            draft_key(phone),
+            lookups_key(phone),
+            CATALOGUE_VERSION_KEY,
+        )
         return Loaded(
             session=SessionRecord.from_json(raw_session) if raw_session else None,
             profile=Profile.from_json(raw_profile) if raw_profile else Profile(),
             draft=raw_draft.decode() if isinstance(raw_draft, bytes) else raw_draft,
             lookups=int(raw_lookups or 0),
+            catalogue_version=version,
         )
 
     def save(self, provider: str, session_id: str, phone: str, changes: Changes) -> None:
@@ -159,6 +170,8 @@ class UssdSessionStore:
             # start the window if there is none (works on Redis 6.2, the embedded server)
             pipe.set(lookups_key(phone), 0, ex=LOOKUP_WINDOW_SECONDS, nx=True)
             pipe.incr(lookups_key(phone))
+        if changes.outbox_ids:
+            enqueue_outbox_sms(self.client, changes.outbox_ids, pipeline=pipe)
         pipe.execute()
 
     def forget_profile(self, phone: str) -> None:

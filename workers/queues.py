@@ -38,9 +38,17 @@ def maintenance_queue(connection: redis.Redis) -> Queue:
 
 
 def enqueue_outbox_sms(
-    connection: redis.Redis, outbox_ids: Iterable[int], *, timeout: int | None = None
+    connection: redis.Redis,
+    outbox_ids: Iterable[int],
+    *,
+    timeout: int | None = None,
+    pipeline: redis.client.Pipeline | None = None,
 ) -> int:
-    """Enqueue a send job per outbox id; return how many were enqueued (0 if Redis is down)."""
+    """Enqueue a send job per outbox id; return how many were enqueued (0 if Redis is down).
+
+    With ``pipeline`` the commands are only queued on it (the USSD hop sends them with its
+    session write, one round trip); the caller executes it and handles its errors.
+    """
     ids = list(dict.fromkeys(outbox_ids))
     if not ids:
         return 0
@@ -59,7 +67,8 @@ def enqueue_outbox_sms(
                         description=f"send outbox SMS {outbox_id}",
                     )
                     for outbox_id in ids[start : start + 1000]
-                ]
+                ],
+                pipeline=pipeline,
             )
     except redis.RedisError as exc:
         log.warning("outbox %s left pending, the sweeper will enqueue it: %s", ids[:20], exc)
