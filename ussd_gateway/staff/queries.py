@@ -269,7 +269,9 @@ def list_requests(
 ) -> RequestPage:
     """One page of the filtered, scoped list, newest first, with the total count."""
     filtered = apply_filters(scoped_requests(identity), filters, identity, quartier_aliases, today)
-    total = session.scalar(filtered.with_only_columns(func.count(ServiceRequest.id)).order_by(None)) or 0
+    total = session.scalar(
+        filtered.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    ) or 0
     page = min(filters.page, max(1, -(-total // page_size)))
     ordered = (
         filtered.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
