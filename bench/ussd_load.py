@@ -81,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--phone-offset", type=int, default=0)
     p.add_argument("--service-code", default="*384*2#")
     p.add_argument("--timeout", type=float, default=10.0, help="per-hop timeout, seconds")
+    p.add_argument("--think-ms", type=float, default=0.0,
+                   help="pause before each answer (a resident reading and typing); 0: none")
     p.add_argument("--max-chars", type=int, default=160, help="screen limit (0: unchecked)")
     p.add_argument("--keepalive", action="store_true",
                    help="reuse one connection per session worker (default: one per hop)")
@@ -209,6 +211,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         for i in range(n_hops):
             if i:
                 answers.append(journey.inputs[i - 1].format(**values))
+                if args.think_ms:
+                    await asyncio.sleep(args.think_ms / 1000.0)
             body = urlencode({"sessionId": sid, "serviceCode": args.service_code,
                               "phoneNumber": phone, "networkCode": "99999",
                               "text": "*".join(answers)}).encode()
@@ -279,7 +283,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             print("error:", line, file=sys.stderr)
     return {
         "label": args.label, "journey": args.journey, "url": args.url,
-        "concurrency": args.concurrency, "hops_per_session": n_hops,
+        "concurrency": args.concurrency, "think_ms": args.think_ms, "hops_per_session": n_hops,
         "wall_s": round(wall, 3), "hops": len(lat_ms), "hops_ok": counts["hops_ok"],
         "sessions_ok": counts["sessions_ok"],
         "hops_per_s": round(counts["hops_ok"] / wall, 1) if wall else 0.0,
