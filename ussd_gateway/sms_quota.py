@@ -77,6 +77,14 @@ def mark_budget_paused(session: Session, day: dt.date, budget: int) -> None:
     )
 
 
+def budget_pause_notice_today(session: Session, timezone: str) -> str | None:
+    """The staff notice if sending is paused today in the commune's ``timezone`` (settings
+    ``commune.timezone``), else None."""
+    from zoneinfo import ZoneInfo
+
+    return budget_pause_notice(session, dt.datetime.now(ZoneInfo(timezone)).date())
+
+
 def budget_pause_notice(session: Session, day: dt.date) -> str | None:
     """The French notice for staff when sending is paused on ``day``, else None."""
     value = session.scalar(select(SystemFlag.value).where(SystemFlag.key == BUDGET_PAUSED_KEY))

@@ -4,9 +4,10 @@ Sending an SMS is a short database transaction, an HTTP request that waits on th
 (200 ms is usual), and another short transaction. RQ's stock workers run one job at a time per
 process (``Worker`` even forks per job); at 200 ms a job that caps a process at 5 SMS/s. This
 worker keeps RQ's own bookkeeping (RQ 3 tracks several executions per worker: started registry,
-results, ``Retry``, failure registry) but hands each dequeued job to one of ``pool_size``
-threads. It only dequeues when a thread is free, so queued jobs stay in Redis (visible, and
-safe if this process dies) rather than piling up in memory.
+results, ``Retry``, failure registry) but runs ``pool_size`` threads ("lanes"), each dequeuing
+and running one job at a time. A job is only taken from Redis by a free lane, so queued jobs
+stay in Redis (visible, and safe if this process dies) rather than piling up in memory; and
+dequeuing is as parallel as the jobs (one dispatcher thread would be the bottleneck).
 
 * Job timeouts: ``TimerDeathPenalty`` (an exception raised in the job's thread). It cannot
   interrupt a blocked socket call, so every network call in a job has its own timeout (the SMS
@@ -22,7 +23,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import redis
@@ -59,9 +59,11 @@ class ThreadPoolWorker(SimpleWorker):
         self.pool_size = pool_size
         self.on_tick = on_tick
         self.tick_seconds = tick_seconds
-        self._free = threading.Semaphore(pool_size)
         self._idle = threading.Condition()
         self._running = 0
+        self._started = 0
+        self._drained = False
+        self._max_jobs: int | None = None
         self._last_tick = 0.0
         self._last_heartbeat = 0.0
 
@@ -84,55 +86,90 @@ class ThreadPoolWorker(SimpleWorker):
         with_scheduler: bool = True,
         **_ignored: Any,
     ) -> bool:
-        """Dequeue and run jobs until stopped (``burst``: until the queues are empty and every
-        job in flight has finished). Returns whether any job ran."""
+        """Run jobs until stopped (``burst``: until the queues are empty and every job in
+        flight has finished). Returns whether any job ran.
+
+        Each of the ``pool_size`` threads is a lane that dequeues its own job and runs it, so
+        dequeuing is as parallel as the jobs; the main thread keeps the heartbeat, RQ's
+        maintenance, the tick and the signals.
+        """
         self.bootstrap(logging_level or "INFO", date_format, log_format)
         if with_scheduler:
             self._start_scheduler(burst, logging_level or "INFO", date_format, log_format)
         self._install_signal_handlers()
-        started = 0
-        backoff = 1.0
-        executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix=f"rq-{self.name[:8]}")
+        self._max_jobs = max_jobs
         try:
-            while not self._stop_requested:
-                self._periodic()
-                if not self._free.acquire(timeout=DEQUEUE_BLOCK_SECONDS):
-                    continue  # every thread busy
-                try:
-                    result = self._dequeue(burst)
-                except (redis.ConnectionError, redis.TimeoutError) as exc:
-                    self._free.release()
-                    self.log.error("Worker %s: Redis unavailable (%s), retrying in %.0f s",
-                                   self.name, exc, backoff)
-                    time.sleep(backoff)
-                    backoff = min(backoff * 2, 30.0)
-                    continue
-                except BaseException:
-                    self._free.release()
-                    raise
-                backoff = 1.0
-                if result is None:
-                    self._free.release()
-                    if burst:
-                        self._wait_until_idle()
-                        if self._queues_empty():
-                            self.log.info("Worker %s: done, quitting", self.name)
-                            break
-                    continue
-                job, queue = result
-                self._submit(executor, job, queue)
-                started += 1
-                if max_jobs is not None and started >= max_jobs:
+            while True:
+                self._drained = False
+                lanes = [
+                    threading.Thread(target=self._lane, args=(burst,), daemon=True,
+                                     name=f"rq-lane-{n}")
+                    for n in range(self.pool_size)
+                ]
+                for lane in lanes:
+                    lane.start()
+                while any(lane.is_alive() for lane in lanes):
+                    self._periodic()
+                    time.sleep(0.1)
+                if not burst or self._stop_requested or self._max_jobs_reached():
+                    break
+                if self._queues_empty():  # a job may have re-queued itself as lanes ended
+                    self.log.info("Worker %s: done, quitting", self.name)
                     break
         except StopRequested:
-            pass
+            self._stop_requested = True
         finally:
-            executor.shutdown(wait=True)
             self.teardown()
-        return started > 0
+        return self._started > 0
+
+    def _max_jobs_reached(self) -> bool:
+        return self._max_jobs is not None and self._started >= self._max_jobs
+
+    def _lane(self, burst: bool) -> None:
+        """One thread: dequeue a job, run it, again; until stop, drain (burst) or max_jobs."""
+        backoff = 1.0
+        while not (self._stop_requested or self._drained or self._max_jobs_reached()):
+            try:
+                result = self._dequeue(burst)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.log.error("Worker %s: Redis unavailable (%s), retrying in %.0f s",
+                               self.name, exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            except Exception:
+                self.log.exception("Worker %s: could not dequeue", self.name)
+                time.sleep(1.0)
+                continue
+            backoff = 1.0
+            if result is None:
+                if burst:
+                    with self._idle:
+                        if self._running == 0:
+                            self._drained = True
+                    time.sleep(0.02)
+                continue
+            job, queue = result
+            with self._idle:
+                self._running += 1
+                self._started += 1
+            try:
+                execution = self.prepare_execution(job)
+                self.perform_job(job, queue, execution)
+            except BaseException:  # perform_job handles job errors: this is RQ bookkeeping
+                self.log.exception("Worker %s: job %s could not be run or finalised",
+                                   self.name, job.id)
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    if self._running == 0:
+                        self._idle.notify_all()
+                        try:
+                            self.set_state(WorkerStatus.IDLE)
+                        except redis.RedisError:
+                            pass
 
     def _dequeue(self, burst: bool) -> tuple[Job, Queue] | None:
-        self.reorder_queues(reference_queue=self._ordered_queues[0])
         try:
             result = self.queue_class.dequeue_any(
                 self._ordered_queues,
@@ -149,41 +186,6 @@ class ThreadPoolWorker(SimpleWorker):
             job.redis_server_version = self.get_redis_server_version()
             self.log.debug("Worker %s: %s: %s", self.name, queue.name, job.id)
         return result
-
-    def _submit(self, executor: ThreadPoolExecutor, job: Job, queue: Queue) -> None:
-        try:
-            execution = self.prepare_execution(job)
-        except BaseException:
-            self._free.release()
-            raise
-        with self._idle:
-            self._running += 1
-        try:
-            executor.submit(self._run, job, queue, execution)
-        except BaseException:
-            self._finished()
-            raise
-
-    def _run(self, job: Job, queue: Queue, execution: Any) -> None:
-        try:
-            self.perform_job(job, queue, execution)
-        except BaseException:  # perform_job handles job errors; this is RQ bookkeeping failing
-            self.log.exception("Worker %s: job %s could not be finalised", self.name, job.id)
-        finally:
-            self._finished()
-
-    def _finished(self) -> None:
-        with self._idle:
-            self._running -= 1
-            if self._running == 0:
-                self.set_state(WorkerStatus.IDLE)
-                self._idle.notify_all()
-        self._free.release()
-
-    def _wait_until_idle(self) -> None:
-        with self._idle:
-            while self._running:
-                self._idle.wait(timeout=1.0)
 
     def _queues_empty(self) -> bool:
         return all(queue.count == 0 for queue in self.queues)

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.fake_africastalking import FakeAfricasTalking, incoming_sms_form, optout_form
-from tests.workers.helpers import all_in, drain, new_request, row
+from tests.workers.helpers import all_in, drain, new_request, row, status_news
 from ussd_gateway.db import transaction
 from ussd_gateway.models import IncomingSms, OutboundSms, Resident
 from ussd_gateway.references import format_reference
@@ -118,8 +118,6 @@ def test_stop_opts_out_confirms_once_and_stops_status_news(
         "Mairie Golfe 3: vous ne recevrez plus nos SMS. Pour les réactiver, envoyez START à ce numéro."
     ]
 
-    from tests.workers.test_send_policy_in_job import status_news
-
     news = status_news(runtime, request_id)
     assert send_outbox_row(runtime, news) == "cancelled"
     assert len(fake_at.accepted) == 1
@@ -169,8 +167,6 @@ def test_optout_callback_marks_the_resident_and_stops_status_news(
     answer = client.post(f"{callback_prefix}/sms/optout", data=optout_form(OWNER))
     assert answer.status_code == 200
     assert opted_out(runtime, OWNER)
-
-    from tests.workers.test_send_policy_in_job import status_news
 
     assert send_outbox_row(runtime, status_news(runtime, request_id)) == "cancelled"
     assert send_outbox_row(runtime, ids[0]) == "cancelled"  # the confirmation too: not a reply

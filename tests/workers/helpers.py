@@ -22,7 +22,7 @@ from tests.fake_africastalking import FakeAfricasTalking
 from ussd_gateway.db import transaction
 from ussd_gateway.models import OutboundSms
 from ussd_gateway.runtime import Runtime
-from ussd_gateway.service_requests import NewRequest, create_request
+from ussd_gateway.service_requests import NewRequest, change_status, create_request
 from ussd_gateway.sms_callbacks import sms_composer
 from ussd_gateway.settings import Settings
 from workers import context
@@ -104,6 +104,14 @@ def new_request(runtime: Runtime, phone: str = "+22890123456", service: str = "E
     if enqueue:
         enqueue_outbox_sms(runtime.redis, ids, timeout=send_job_timeout(runtime.settings))
     return request_id, reference, ids
+
+
+def status_news(runtime: Runtime, request_id: int, to_status: str = "en_instruction") -> int:
+    """A staff status change on a fresh request: its (non-immediate) notification's outbox id."""
+    with transaction(runtime.sessions) as session:
+        changed = change_status(session, sms_composer(runtime), request_id=request_id,
+                                expected_version=1, to_status=to_status, actor_id=None)
+        return changed.outbox_ids[0]
 
 
 def write_config(settings: Settings, folder: Path) -> Path:

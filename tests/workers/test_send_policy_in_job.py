@@ -8,13 +8,11 @@ import pytest
 from rq import Queue
 
 from tests.fake_africastalking import FakeAfricasTalking
-from tests.workers.helpers import drain, new_request, row, statuses
+from tests.workers.helpers import drain, new_request, row, status_news, statuses
 from ussd_gateway import sms_quota
 from ussd_gateway.db import transaction
 from ussd_gateway.models import Resident, utcnow
 from ussd_gateway.runtime import Runtime
-from ussd_gateway.service_requests import change_status
-from ussd_gateway.sms_callbacks import sms_composer
 from workers.jobs import send_outbox_row
 from workers.queues import SMS_QUEUE, outbox_job_id
 
@@ -24,14 +22,6 @@ QUIET = {"quiet_hours": {"start": "21:00", "end": "07:00"}}
 
 def lome(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=LOME).astimezone(dt.timezone.utc)
-
-
-def status_news(runtime: Runtime, request_id: int, to_status: str = "en_instruction") -> int:
-    """A staff status change: its (non-immediate) notification's outbox id."""
-    with transaction(runtime.sessions) as session:
-        changed = change_status(session, sms_composer(runtime), request_id=request_id,
-                                expected_version=1, to_status=to_status, actor_id=None)
-        return changed.outbox_ids[0]
 
 
 @pytest.mark.parametrize("sms_overrides", [QUIET])
