@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -145,6 +146,13 @@ class StaffService(Base):
     staff: Mapped[StaffUser] = relationship(back_populates="services")
 
 
+#: the open statuses of lifecycle.OPEN_STATUSES, for a partial index (migration 0002)
+_OPEN_STATUS_SQL = (
+    "status IN ('recue', 'a_completer', 'attente_paiement', 'en_instruction', 'en_cours', "
+    "'disponible')"
+)
+
+
 class ServiceRequest(Base):
     """A resident's request (Open311 *service request*)."""
 
@@ -156,6 +164,19 @@ class ServiceRequest(Base):
         Index("ix_service_request_created", "created_at"),
         Index("ix_service_request_assignee", "assignee_id"),
         Index("ix_service_request_quartier", "quartier"),
+        # staff dashboard and list (migration 0002)
+        Index(
+            "ix_service_request_closed_service", "closed_at", "service_code",
+            postgresql_include=["created_at", "status"],
+            postgresql_where=text("closed_at IS NOT NULL"),
+            sqlite_where=text("closed_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_service_request_open_expected", "expected_date",
+            postgresql_include=["service_code"],
+            postgresql_where=text(_OPEN_STATUS_SQL),
+            sqlite_where=text(_OPEN_STATUS_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,6 +240,7 @@ class OutboundSms(Base):
     __table_args__ = (
         Index("ix_outbound_sms_status_not_before", "status", "not_before"),
         Index("ix_outbound_sms_to_created", "to_phone", "created_at"),
+        Index("ix_outbound_sms_updated", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
