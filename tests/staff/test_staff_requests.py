@@ -304,3 +304,14 @@ def test_dashboard_counts_requests_overdue_and_sms(signed_in, make_request, runt
     assert re.search(r'kpi-value">3</span><span class="kpi-label">demandes au total', page)
     assert re.search(r'kpi-value">1</span><span class="kpi-label">en retard', page)
     assert re.search(r'kpi-value">3<small> / 5000', page)
+
+
+def test_csv_export_neutralises_spreadsheet_formulas_and_masks_phones_for_agents(signed_in, make_request, runtime) -> None:  # type: ignore[no-untyped-def]
+    rid, _ = make_request("EC01", phone="+22890123456")
+    with transaction(runtime.sessions) as session:
+        session.execute(update(ServiceRequest).where(ServiceRequest.id == rid).values(
+            referred_to='=HYPERLINK("http://evil.example")'))
+    text = signed_in("agent", ["EC01"]).get("/staff/demandes/export.csv").get_data().decode("utf-8-sig")
+    row = text.strip().splitlines()[1]
+    assert "'=HYPERLINK" in row and ";=HYPERLINK" not in row
+    assert "+22890123456" not in row and "56;" in row
