@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ussd_gateway.phones import InvalidPhoneNumber, normalize_phone
 
@@ -38,9 +39,16 @@ def _required(form: Mapping[str, str], name: str, max_len: int = MAX_ID) -> str:
 def _phone(form: Mapping[str, str], name: str) -> str:
     raw = _required(form, name, 40)
     try:
-        return normalize_phone(raw)
+        return _normalized_phone(raw)
     except InvalidPhoneNumber:
         raise CallbackError(name, f"not a valid phone number: {raw!r}") from None
+
+
+@lru_cache(maxsize=4096)
+def _normalized_phone(raw: str) -> str:
+    """``normalize_phone`` remembered: a session's every hop carries the same number, and
+    parsing it (``phonenumbers``) costs more than the rest of decoding the callback."""
+    return normalize_phone(raw)
 
 
 def _int_or_none(form: Mapping[str, str], name: str) -> int | None:

@@ -156,10 +156,10 @@ class UssdHandlers:
                 .where(Resident.phone == ctx.phone, ServiceRequest.created_at >= since)
             )
             key = f"{scope.provider}:{ctx.session_id}"
-            already = session.scalar(
+            # over the limit, a retry of this journey's own confirmation still gets its request
+            if (recent or 0) >= MAX_REQUESTS_PER_PHONE_PER_DAY and session.scalar(
                 select(ServiceRequest.id).where(ServiceRequest.idempotency_key == key)
-            )
-            if already is None and (recent or 0) >= MAX_REQUESTS_PER_PHONE_PER_DAY:
+            ) is None:
                 return ActionResult(outcome="limite")
             created = create_request(
                 session,
