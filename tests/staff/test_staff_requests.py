@@ -283,6 +283,8 @@ def test_supervisor_assigns_with_an_audit_row_and_agents_cannot(signed_in, make_
     response = supervisor.post(f"/staff/demandes/{rid}/attribuer", data={
         "assignee_id": str(worker.id), "version": _version(page), "csrf_token": csrf_token(page)})
     assert response.status_code == 302
+    shown = supervisor.get(f"/staff/demandes/{rid}").get_data(as_text=True)
+    assert "Demande attribuée à Afi Agbeko." in shown and "Attribuée à Afi Agbeko" in shown
     with runtime.sessions() as session:
         assert session.get(ServiceRequest, rid).assignee_id == worker.id
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "request.assign"))
