@@ -249,10 +249,10 @@ def _lookup_allowed(runtime: Runtime, phone: str) -> bool:
     """The USSD's reference-lookup budget, shared by SMS (same Redis key). If Redis is down the
     lookup is allowed: the per-number daily SMS cap still bounds the replies."""
     try:
-        with runtime.redis.pipeline() as pipe:
+        with runtime.redis.pipeline() as pipe:  # SET NX EX then INCR: works on Redis < 7 too
+            pipe.set(lookups_key(phone), 0, nx=True, ex=LOOKUP_WINDOW_SECONDS)
             pipe.incr(lookups_key(phone))
-            pipe.expire(lookups_key(phone), LOOKUP_WINDOW_SECONDS, nx=True)
-            count, _ = pipe.execute()
+            _, count = pipe.execute()
     except redis.RedisError as exc:
         log.warning("lookup rate limit unavailable (%s): allowing", exc)
         return True
