@@ -125,3 +125,36 @@ def test_sweeper_leaves_rows_whose_job_is_still_queued_alone(
     assert sweep(runtime, grace_seconds=0).enqueued == 0  # its job is waiting in the queue
     drain(runtime, all_in(runtime, "sent"))
     assert len(fake_at.requests) == 1
+
+
+def test_rows_stuck_sending_past_the_timeout_become_ambiguous_not_resent(
+    runtime: Runtime, fake_at: FakeAfricasTalking
+) -> None:
+    """A worker that died mid-send leaves its row ``sending``: the sweeper marks it ambiguous
+    (staff decide), it does not send it again."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from ussd_gateway.db import transaction
+    from ussd_gateway.models import OutboundSms, utcnow
+
+    _, _, ids = new_request(runtime, enqueue=False)
+    claimed_at = utcnow() - dt.timedelta(seconds=runtime.settings.sms.stuck_sending_seconds + 5)
+    with transaction(runtime.sessions) as session:  # what a dead worker leaves behind
+        session.execute(update(OutboundSms).where(OutboundSms.id == ids[0])
+                        .values(status="sending", claimed_at=claimed_at, attempts=1))
+    recent = new_request(runtime, phone="+22890555666", enqueue=False)[2][0]
+    with transaction(runtime.sessions) as session:  # a send in progress right now
+        session.execute(update(OutboundSms).where(OutboundSms.id == recent)
+                        .values(status="sending", claimed_at=utcnow(), attempts=1))
+
+    result = sweep(runtime, grace_seconds=0)
+
+    assert result.marked_ambiguous == 1
+    stuck = row(runtime, ids[0])
+    assert stuck.status == "ambiguous"
+    assert stuck.failure_reason is not None and "peut-être parti" in stuck.failure_reason
+    assert row(runtime, recent).status == "sending"
+    drain(runtime, lambda: True)
+    assert fake_at.requests == []
