@@ -15,6 +15,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ussd_gateway.audit import protect_audit_trail
 from ussd_gateway.db import make_engine, make_session_factory
 from ussd_gateway.redis_conn import connect_redis
 from ussd_gateway.settings import Settings
@@ -106,9 +107,6 @@ def build_runtime(settings: Settings, *, redis_url: str | None = None) -> Runtim
         settings.database_url(), pool_size=settings.database.pool_size, echo=settings.database.echo
     )
     client = connect_redis(redis_url or resolve_redis_url(settings))
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=make_session_factory(engine),
-        redis=client,
-    )
+    sessions = make_session_factory(engine)
+    protect_audit_trail(sessions)
+    return Runtime(settings=settings, engine=engine, sessions=sessions, redis=client)
