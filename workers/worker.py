@@ -14,8 +14,7 @@ import logging
 
 import redis
 
-from ussd_gateway.db import make_engine, make_session_factory
-from ussd_gateway.runtime import Runtime
+from ussd_gateway.runtime import Runtime, build_runtime
 from workers.queues import MAINTENANCE_QUEUE, SMS_QUEUE, enqueue_sweep
 from workers.thread_pool import ThreadPoolWorker
 
@@ -25,19 +24,19 @@ SWEEP_LOCK_KEY = "ussd-gateway:sms:sweep-lock"
 
 
 def worker_runtime(runtime: Runtime) -> Runtime:
-    """The runtime with a database pool sized for ``send_concurrency`` threads."""
+    """The runtime with a database pool sized for ``send_concurrency`` threads (a send holds a
+    connection only for its two short transactions: a quarter as many connections suffice,
+    at most 16, plus as many in overflow)."""
     settings = runtime.settings
-    wanted = min(max(settings.database.pool_size, settings.sms.send_concurrency // 2), 32)
+    wanted = min(max(settings.database.pool_size, settings.sms.send_concurrency // 4), 16)
     if settings.embedded_database or wanted <= settings.database.pool_size:
         return runtime
-    engine = make_engine(settings.database_url(), pool_size=wanted, echo=settings.database.echo)
-    runtime.engine.dispose()
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=make_session_factory(engine),
-        redis=runtime.redis,
+    bigger = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"pool_size": wanted})}
     )
+    rebuilt = build_runtime(bigger)  # same Redis: settings or the embedded server's URL file
+    runtime.close()
+    return rebuilt
 
 
 def _own_connection(client: redis.Redis) -> redis.Redis:
