@@ -84,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--follow-sessions", type=int, default=1500)
     p.add_argument("--follow-concurrency", type=int, default=10)
     p.add_argument("--bulk-requests", type=int, default=1_000_000)
-    p.add_argument("--soak-seconds", type=float, default=1800.0)
+    p.add_argument("--soak-seconds", type=float, default=1800.0, help="0: no soak")
     p.add_argument("--soak-think-ms", type=float, default=500.0)
     p.add_argument("--soak-sample-seconds", type=float, default=15.0)
     p.add_argument("--skip-sms", action="store_true")
@@ -272,9 +272,10 @@ class Suite:
                                          "seconds": round(time.perf_counter() - t0, 1)}
             log(f"SMS drain done (exit {out.returncode})")
 
-        log(f"memory soak: {a.soak_seconds:.0f} s of 'start a request', {a.concurrency} sessions, "
-            f"think {a.soak_think_ms} ms")
-        self.results["soak"] = self.soak(gateway, worker, g_url, offset)
+        if a.soak_seconds > 0:
+            log(f"memory soak: {a.soak_seconds:.0f} s of 'start a request', {a.concurrency} sessions, "
+                f"think {a.soak_think_ms} ms")
+            self.results["soak"] = self.soak(gateway, worker, g_url, offset)
         self.results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
     def soak(self, gateway: subprocess.Popen[bytes], worker: subprocess.Popen[bytes], url: str,
@@ -373,6 +374,9 @@ def write_report(results: dict[str, Any], args: argparse.Namespace, command: str
         "2 cores. The ceiling (`bench/ceiling_app.py`: parse the form, 1 Redis GET + 1 SET, fixed "
         "screen) runs under the same gunicorn settings.",
         "",
+        "- How to read these numbers, and the hot spots profiling found and what was changed: "
+        "[README.md](README.md).",
+        "",
         "## Throughput and latency (\"start a request\": dial → 1 → 1 → 3 → name → date → copies → 1)",
         "",
         "| run | sessions in flight | think time | hops | hops/s | p50 ms | p99 ms | errors | ratio to ceiling | load |",
@@ -389,6 +393,10 @@ def write_report(results: dict[str, Any], args: argparse.Namespace, command: str
         if r:
             lines.append(f"| {r['label']} | {r['concurrency']} | {r['think_ms']:.0f} ms | {r['hops_ok']} | "
                          f"{r['hops_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | | {r['load_avg_1m']} |")
+    for r in [*starts, lul.get("start")]:
+        if r and r.get("p99_ms_by_hop"):
+            lines.append(f"\n- p99 ms by hop, {r['label']}: " + ", ".join(
+                f"{hop}: {v}" for hop, v in r["p99_ms_by_hop"].items()))
     total_start_hops = sum(r["hops_ok"] for r in starts)
     total_errors = sum(r["errors"] for r in runs if not r["label"].startswith("warmup"))
     lines += [
@@ -455,6 +463,8 @@ def write_report(results: dict[str, Any], args: argparse.Namespace, command: str
                      f"p99 {load['p99_ms']} ms, {load['errors']} errors. RSS sampled every "
                      f"{args.soak_sample_seconds:.0f} s; 'growth' compares the mean of the last fifth "
                      "with the mean of the second fifth (the first is warm-up).")
+        if load.get("p99_ms_by_hop"):
+            lines.append("p99 ms by hop: " + ", ".join(f"{h}: {v}" for h, v in load["p99_ms_by_hop"].items()))
         lines += ["", "| process | first MB | min MB | max MB | last MB | growth |", "|---|---|---|---|---|---|"]
         keys = sorted({k for x in s for k in x if k.endswith("_mb")})
         for k in keys:

@@ -192,6 +192,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     n_hops = 1 + len(journey.inputs)
     run_id = "%x%04x" % (int(time.time()), random.randrange(0x10000))
     latencies: list[float] = []
+    by_hop: dict[int, list[float]] = {}
     errors: list[str] = []
     counts = {"hops_ok": 0, "sessions_ok": 0}
 
@@ -229,6 +230,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             if not record:
                 continue
             latencies.append(elapsed)
+            by_hop.setdefault(i + 1, []).append(elapsed * 1000.0)
             text = data.decode("utf-8", "replace")
             last = i == n_hops - 1
             want = journey.last if last else "CON"
@@ -292,6 +294,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "mean_ms": round(statistics.fmean(lat_ms), 2) if lat_ms else float("nan"),
         "max_ms": round(lat_ms[-1], 2) if lat_ms else float("nan"),
         "errors": len(errors), "error_samples": errors[:3],
+        "p99_ms_by_hop": {hop: round(percentile(sorted(v), 99), 1) for hop, v in sorted(by_hop.items())},
     }
 
 
