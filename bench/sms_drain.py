@@ -119,6 +119,7 @@ def run_one(args: argparse.Namespace, delay_ms: int, folder: Path) -> dict[str, 
               f"{args.processes} worker process(es) x {settings.sms.send_concurrency} sends in flight",
               flush=True)
 
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         for n in range(args.processes):
             log_file = (folder / f"worker-{delay_ms}-{n}.log").open("wb")
@@ -146,7 +147,8 @@ def run_one(args: argparse.Namespace, delay_ms: int, folder: Path) -> dict[str, 
         last = max(r.received_at for r in requests).timestamp() if requests else 0.0
         span = max(last - first, 1e-9)
         runtime.close()
-        return {"delay_ms": delay_ms, "sent": sent, "span_s": span, "wall_s": wall,
+        load = (load_before + os.getloadavg()[0]) / 2
+        return {"delay_ms": delay_ms, "load": load, "sent": sent, "span_s": span, "wall_s": wall,
                 "sms_per_s": len(requests) / span, "exactly_once": exactly_once,
                 "statuses": statuses}
     finally:
@@ -192,12 +194,14 @@ def main() -> int:
             results.append(result)
             print(f"  {result['sms_per_s']:.0f} SMS/s ({result['sent']} sent in "
                   f"{result['span_s']:.1f} s; wall {result['wall_s']:.1f} s with start-up); "
-                  f"exactly once: {result['exactly_once']} {result['statuses']}", flush=True)
-    print("\n| provider delay | SMS/s | drain time | exactly once |")
-    print("|---|---|---|---|")
+                  f"exactly once: {result['exactly_once']} {result['statuses']}; "
+                  f"machine load average ~{result['load']:.1f}", flush=True)
+    print(f"\n{os.cpu_count()} CPUs; the load average says how much of them others were using")
+    print("| provider delay | SMS/s | drain time | exactly once | load average |")
+    print("|---|---|---|---|---|")
     for r in results:
         print(f"| {r['delay_ms']} ms | {r['sms_per_s']:.0f} | {r['span_s']:.1f} s | "
-              f"{'yes' if r['exactly_once'] else 'NO'} |")
+              f"{'yes' if r['exactly_once'] else 'NO'} | {r['load']:.1f} |")
     return 0 if all(r["exactly_once"] for r in results) else 1
 
 
