@@ -93,6 +93,9 @@ class SmsSettings(_Section):
     fold_staff_text: bool = True
     connect_timeout_seconds: float = Field(3.05, gt=0, le=60)
     read_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    #: a provider that times out after taking the request: resend (true) or keep the row
+    #: ``ambiguous`` for staff (false: never a duplicate, but maybe a lost SMS)
+    retry_after_timeout: bool = True
     retry_intervals_seconds: tuple[int, ...] = (10, 30, 60, 300, 900)
     sweep_interval_seconds: int = Field(60, ge=5)
     stuck_sending_seconds: int = Field(300, ge=30)

@@ -30,6 +30,7 @@ from sms.providers import (
     AmbiguousSendError,
     PermanentSendError,
     RetryableSendError,
+    SendTimeout,
     SendResult,
     SmsProvider,
     build_provider,
@@ -170,6 +171,12 @@ def send_outbox_row(runtime: Runtime, outbox_id: int, *, now: dt.datetime | None
         _record_final(runtime, outbox_id, claimed, "failed", exc.reason, give_back=True)
         log.warning("outbox %s refused for good: %s", outbox_id, exc.reason)
         return "failed"
+    except SendTimeout as exc:
+        if runtime.settings.sms.retry_after_timeout:
+            return _record_retryable(runtime, outbox_id, claimed, exc.reason)
+        _record_final(runtime, outbox_id, claimed, "ambiguous", exc.reason, give_back=False)
+        log.warning("outbox %s ambiguous (may have been sent): %s", outbox_id, exc.reason)
+        return "ambiguous"
     except AmbiguousSendError as exc:
         _record_final(runtime, outbox_id, claimed, "ambiguous", exc.reason, give_back=False)
         log.warning("outbox %s ambiguous (may have been sent): %s", outbox_id, exc.reason)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sms.providers.africastalking import AfricasTalkingProvider
 from sms.providers.base import (
     AmbiguousSendError,
+    SendTimeout,
     PermanentSendError,
     RetryableSendError,
     SendError,
@@ -24,6 +25,7 @@ __all__ = [
     "PROVIDERS",
     "AfricasTalkingProvider",
     "AmbiguousSendError",
+    "SendTimeout",
     "LogProvider",
     "LoggedSms",
     "PermanentSendError",

@@ -26,6 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ProxyError
 
 from sms.providers.base import (
     AmbiguousSendError,
+    SendTimeout,
     PermanentSendError,
     RetryableSendError,
     SendError,
@@ -221,7 +222,7 @@ class AfricasTalkingProvider:
         except requests.exceptions.ConnectTimeout as exc:
             raise RetryableSendError(f"connect timeout after {self._timeout[0]} s") from exc
         except requests.exceptions.ReadTimeout as exc:
-            raise AmbiguousSendError(
+            raise SendTimeout(
                 f"no answer within {self._timeout[1]} s after sending (may have been sent)"
             ) from exc
         except requests.exceptions.ConnectionError as exc:

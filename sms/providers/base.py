@@ -58,6 +58,12 @@ class AmbiguousSendError(SendError):
     dropped before the answer, unreadable answer): resending risks a duplicate SMS."""
 
 
+class SendTimeout(AmbiguousSendError):
+    """The provider took the request but did not answer in time. It may or may not have sent
+    the SMS; the send job decides (``sms.retry_after_timeout``): resend (the default: a hung
+    provider usually sent nothing) or keep the row ``ambiguous`` for staff."""
+
+
 @runtime_checkable
 class SmsProvider(Protocol):
     """Sends one SMS to one E.164 number. Raises one of the SendError subclasses."""

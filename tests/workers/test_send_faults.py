@@ -60,11 +60,36 @@ def test_permanent_failure_is_not_retried_and_the_reason_is_kept(
     assert failed.failure_reason == "406 UserInBlacklist"
 
 
-def test_hanging_provider_times_out_without_blocking_other_sends_and_is_not_resent_blindly(
+def test_hanging_provider_times_out_retries_and_does_not_block_other_sends(
     runtime: Runtime, fake_at: FakeAfricasTalking
 ) -> None:
-    """The read timeout (2 s) ends the hung send; the request may have reached the provider, so
-    the row is ``ambiguous`` (shown to staff), never resent. The other sends do not wait."""
+    """The read timeout (2 s) ends the hung send (which, here, sent nothing); the job is
+    retried and the resident gets one SMS. The other sends do not wait for it."""
+    fake_at.hang_next(seconds=3, http_status=503)  # hangs past the read timeout, sends nothing
+    started = time.monotonic()
+    phones = [f"+2289100{i:04d}" for i in range(9)]
+    _, _, hung_ids = new_request(runtime, phone=phones[0])
+    for phone in phones[1:]:
+        new_request(runtime, phone=phone)
+
+    drain(runtime, all_in(runtime, "sent"), timeout=15)
+
+    hung = fake_at.requests[0]
+    others = [r for r in fake_at.requests[1:] if r.number != hung.number]
+    assert len(others) == 8
+    # every other send reached the provider while the hung one was still waiting (2 s)
+    assert max(r.received_at for r in others).timestamp() - hung.received_at.timestamp() < 2.0
+    assert sorted(r.number for r in fake_at.accepted) == sorted(phones)  # one SMS each
+    assert row(runtime, hung_ids[0]).attempts == 2
+    assert time.monotonic() - started < 12
+
+
+@pytest.mark.parametrize("sms_overrides", [{"retry_after_timeout": False}])
+def test_with_retry_after_timeout_off_a_hung_send_is_ambiguous_and_never_resent(
+    runtime: Runtime, fake_at: FakeAfricasTalking
+) -> None:
+    """The commune may prefer "never a duplicate": the hung send (which the provider did send,
+    after the client gave up) becomes ``ambiguous`` for staff. The other sends do not wait."""
     fake_at.hang_next(seconds=6)  # answered (sent) after the client gave up
     started = time.monotonic()
     phones = [f"+2289100{i:04d}" for i in range(9)]
