@@ -34,7 +34,6 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import tests.fake_africastalking as fake_at_module  # noqa: E402
 from tests.fake_africastalking import FakeAfricasTalking  # noqa: E402
 from ussd_gateway.bootstrap import prepare_database  # noqa: E402
 from ussd_gateway.db import transaction  # noqa: E402
@@ -47,14 +46,6 @@ AT_USERNAME = "bench"
 AT_API_KEY = "bench-api-key"
 BODY = ("Mairie Golfe 3: demande Copie d'acte de naissance enregistrée. Ref 250 042 175. "
         "Délai indicatif 3 jours. Suivi: *384*2# puis 2. Gardez cette ref.")
-
-
-def without_nagle_stall() -> None:
-    """The fake server writes its headers and body in two writes without TCP_NODELAY: with the
-    client's delayed ACK every answer then waits ~40 ms, so "0 ms" would measure 40 ms.
-    (Real providers' servers do not stall like this; asked the fake's owner to make it the
-    default.) ``disable_nagle_algorithm`` is socketserver's own switch for exactly this."""
-    fake_at_module._Handler.disable_nagle_algorithm = True
 
 
 def throwaway_database(server_url: str) -> tuple[str, object]:
@@ -180,7 +171,6 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
 
-    without_nagle_stall()
     client = redis.Redis.from_url(args.redis_url)
     if client.dbsize():
         print(f"{args.redis_url} holds keys: refusing to use (and flush) it", file=sys.stderr)

@@ -118,6 +118,8 @@ class ReceivedRequest:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections under load
+    # answer at once: with Nagle's algorithm on, every reply stalls ~40 ms (delayed ACKs)
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
