@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 from flask import (
     current_app,
     flash,
@@ -167,7 +168,25 @@ def _authenticate() -> ResponseReturnValue | None:
 
 @bp.context_processor
 def _inject_identity() -> dict[str, Any]:
-    return {"staff_user": g.get("staff"), "sign_out_form": SignOutForm()}
+    return {
+        "staff_user": g.get("staff"),
+        "sign_out_form": SignOutForm(),
+        "commune_name": runtime().settings.commune.name,
+        "sms_paused_notice": _sms_paused_notice(),
+    }
+
+
+def _sms_paused_notice() -> str | None:
+    """The day's "SMS budget reached, sending paused" notice, for signed-in staff."""
+    if g.get("staff") is None:
+        return None
+    from ussd_gateway.sms_quota import budget_pause_notice_today
+
+    try:
+        return budget_pause_notice_today(db(), runtime().settings.commune.timezone)
+    except SQLAlchemyError:
+        log.exception("could not read the SMS budget flag")
+        return None
 
 
 # --------------------------------------------------------------------------- throttling
