@@ -168,3 +168,32 @@ def test_migrations_create_the_catalogue(runtime) -> None:  # type: ignore[no-un
         assert session.scalar(select(func.count(Service.code))) == 15
 
 
+
+
+def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_it(
+    migrated_database: str, redis_url: str, tmp_path: Path
+) -> None:
+    from flask import request
+
+    settings = make_test_settings(migrated_database, redis_url, tmp_path,
+                                  server={"trusted_proxies": 1})
+    app = create_app(runtime=build_runtime(settings))
+
+    @app.get("/whoami")
+    def whoami() -> str:
+        return f"{request.remote_addr} {request.scheme}"
+
+    seen = app.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "41.207.1.2", "X-Forwarded-Proto": "https"}
+    )
+    assert seen.get_data(as_text=True) == "41.207.1.2 https"
+    direct = _app_with(migrated_database, redis_url, tmp_path).test_client()
+    # without trusted proxies a forged header changes nothing
+    app2 = direct.application
+
+    @app2.get("/whoami")
+    def whoami2() -> str:
+        return f"{request.remote_addr} {request.scheme}"
+
+    forged = direct.get("/whoami", headers={"X-Forwarded-For": "41.207.1.2", "X-Forwarded-Proto": "https"})
+    assert forged.get_data(as_text=True) == "127.0.0.1 http"

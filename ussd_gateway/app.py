@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ussd_gateway.runtime import Runtime, build_runtime, ensure_local_secrets
 from ussd_gateway.settings import Settings, load_settings
@@ -45,6 +46,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         JSON_AS_ASCII=False,
     )
     app.extensions["gateway"] = runtime
+    if settings.server.trusted_proxies:
+        # the client's address (sign-in throttling) and scheme (Secure cookies) as the proxy saw them
+        hops = settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # menus are loaded and checked as a whole before anything is served
     ussd_service(runtime)
 

@@ -58,6 +58,8 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = ""
+    #: reverse proxies in front (nginx, ...): trust that many X-Forwarded-For/-Proto/-Host
+    trusted_proxies: int = Field(0, ge=0, le=5)
 
 
 class DatabaseSettings(_Section):
