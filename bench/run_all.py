@@ -402,7 +402,7 @@ def write_report(results: dict[str, Any], args: argparse.Namespace, command: str
     lines += [
         "",
         f"- Gateway / ceiling hops/s: {', '.join(f'{x:.0%}' for x in ratios)} (median "
-        f"{_median(ratios):.0%}); gateway median {_median([r['hops_per_s'] for r in starts])} hops/s, "
+        f"{statistics.median(ratios) if ratios else float('nan'):.0%}); gateway median {_median([r['hops_per_s'] for r in starts])} hops/s, "
         f"ceiling median {_median([r['hops_per_s'] for r in ceilings])} hops/s.",
         f"- 'start a request' hops measured: {total_start_hops} with no think time; errors over every "
         f"measured run (soak included): {total_errors}.",

@@ -82,7 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--service-code", default="*384*2#")
     p.add_argument("--timeout", type=float, default=10.0, help="per-hop timeout, seconds")
     p.add_argument("--think-ms", type=float, default=0.0,
-                   help="pause before each answer (a resident reading and typing); 0: none")
+                   help="mean pause before each answer (a resident reading and typing), drawn "
+                        "uniformly in [0.5, 1.5] x this; sessions start staggered; 0: none")
     p.add_argument("--max-chars", type=int, default=160, help="screen limit (0: unchecked)")
     p.add_argument("--keepalive", action="store_true",
                    help="reuse one connection per session worker (default: one per hop)")
@@ -191,6 +192,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         raise SystemExit(f"--journey {args.journey} needs --refs (phone,reference lines)")
     n_hops = 1 + len(journey.inputs)
     run_id = "%x%04x" % (int(time.time()), random.randrange(0x10000))
+    rng = random.Random(6)  # think times: uniform in [0.5, 1.5] x --think-ms, reproducible
     latencies: list[float] = []
     by_hop: dict[int, list[float]] = {}
     errors: list[str] = []
@@ -213,7 +215,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             if i:
                 answers.append(journey.inputs[i - 1].format(**values))
                 if args.think_ms:
-                    await asyncio.sleep(args.think_ms / 1000.0)
+                    await asyncio.sleep(rng.uniform(0.5, 1.5) * args.think_ms / 1000.0)
             body = urlencode({"sessionId": sid, "serviceCode": args.service_code,
                               "phoneNumber": phone, "networkCode": "99999",
                               "text": "*".join(answers)}).encode()
@@ -252,6 +254,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     async def worker(next_session, record: bool) -> None:  # type: ignore[no-untyped-def]
         conn = Conn(host, port)
+        if args.think_ms:  # residents do not all dial at the same instant
+            await asyncio.sleep(rng.uniform(0, 2) * args.think_ms / 1000.0)
         try:
             while (n := next_session()) is not None:
                 await play(conn, n, record)
