@@ -197,3 +197,20 @@ def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_it(
 
     forged = direct.get("/whoami", headers={"X-Forwarded-For": "41.207.1.2", "X-Forwarded-Proto": "https"})
     assert forged.get_data(as_text=True) == "127.0.0.1 http"
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("sms/incoming", {"id": "ATXid_1", "from": "+22890123456", "to": "1234", "text": "AIDE"}),
+        ("sms/delivery", {"id": "ATXid_1", "status": "Success", "phoneNumber": "+22890123456"}),
+        ("sms/optout", {"phoneNumber": "+22890123456", "senderId": "GOLFE3"}),
+    ],
+)
+def test_sms_callback_with_database_down_is_503_so_the_provider_retries(
+    path: str, form: dict[str, str], redis_url: str, tmp_path: Path
+) -> None:
+    client = _app_with(DEAD_DATABASE, redis_url, tmp_path).test_client()
+    resp = client.post(f"/africastalking/{CALLBACK_TOKEN}/{path}", data=form)
+    assert resp.status_code == 503
+    assert resp.get_data(as_text=True) == "503 base de donnees indisponible"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -46,65 +46,58 @@ def _text(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/plain")
 
 
-@bp.post("/ussd")
-def ussd_hop() -> Response:
+def hop_reply(runtime: Any, form: Mapping[str, str]) -> tuple[int, str]:
+    """(HTTP status, body) for one hop's form: 400 with a clean END if it is malformed."""
     try:
-        hop = callbacks.decode_ussd_hop(request.form)
+        hop = callbacks.decode_ussd_hop(form)
     except callbacks.CallbackError as exc:
         log.warning("malformed USSD callback: %s", exc)
-        return _text(ussd.malformed_hop_reply(g.runtime, request.form), 400)
-    return _text(ussd.answer_hop(g.runtime, PROVIDER, hop))
+        return 400, ussd.malformed_hop_reply(runtime, form)
+    return 200, ussd.answer_hop(runtime, PROVIDER, hop)
+
+
+@bp.post("/ussd")
+def ussd_hop() -> Response:
+    status, body = hop_reply(g.runtime, request.form)
+    return _text(body, status)
 
 
 @bp.post("/ussd-end")
 def ussd_end() -> Response:
-    try:
-        end = callbacks.decode_ussd_end(request.form)
-    except callbacks.CallbackError as exc:
-        log.warning("malformed end-of-session callback: %s", exc)
-        return _text(f"400 {exc}", 400)
-    return _stored(lambda: ussd.record_session_end(g.runtime, PROVIDER, end), "end-of-session")
+    return _decode_and_store(callbacks.decode_ussd_end, ussd.record_session_end, "end-of-session")
 
 
 @bp.post("/sms/incoming")
 def sms_incoming() -> Response:
-    try:
-        incoming = callbacks.decode_incoming_sms(request.form)
-    except callbacks.CallbackError as exc:
-        log.warning("malformed incoming SMS callback: %s", exc)
-        return _text(f"400 {exc}", 400)
-    return _stored(
-        lambda: sms_callbacks.handle_incoming_sms(g.runtime, PROVIDER, incoming), "incoming SMS"
+    return _decode_and_store(
+        callbacks.decode_incoming_sms, sms_callbacks.handle_incoming_sms, "incoming SMS"
     )
 
 
 @bp.post("/sms/delivery")
 def sms_delivery() -> Response:
-    try:
-        report = callbacks.decode_delivery_report(request.form)
-    except callbacks.CallbackError as exc:
-        log.warning("malformed delivery report: %s", exc)
-        return _text(f"400 {exc}", 400)
-    return _stored(
-        lambda: sms_callbacks.record_delivery_report(g.runtime, PROVIDER, report),
-        "delivery report",
+    return _decode_and_store(
+        callbacks.decode_delivery_report, sms_callbacks.record_delivery_report, "delivery report"
     )
 
 
 @bp.post("/sms/optout")
 def sms_optout() -> Response:
+    return _decode_and_store(callbacks.decode_opt_out, sms_callbacks.record_opt_out, "opt-out")
+
+
+def _decode_and_store(
+    decode: Callable[[Mapping[str, str]], Any], store: Callable[[Any, str, Any], None], what: str
+) -> Response:
+    """Decode a callback (400 naming the field if malformed) and store it: 200 once stored,
+    503 if the database is down (the provider retries)."""
     try:
-        opt_out = callbacks.decode_opt_out(request.form)
+        record = decode(request.form)
     except callbacks.CallbackError as exc:
-        log.warning("malformed opt-out callback: %s", exc)
+        log.warning("malformed %s callback: %s", what, exc)
         return _text(f"400 {exc}", 400)
-    return _stored(lambda: sms_callbacks.record_opt_out(g.runtime, PROVIDER, opt_out), "opt-out")
-
-
-def _stored(action: Any, what: str) -> Response:
-    """Run a callback's storage step: 200 once stored, 503 (provider retries) if the DB is down."""
     try:
-        action()
+        store(g.runtime, PROVIDER, record)
     except SQLAlchemyError:
         log.exception("%s not stored: database unavailable; the provider will retry", what)
         return _text("503 base de donnees indisponible", 503)
@@ -159,12 +152,8 @@ class UssdHopFastPath:
         for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
             form.setdefault(name, value)  # the first value, like request.form.get
         try:
-            try:
-                hop = callbacks.decode_ussd_hop(form)
-            except callbacks.CallbackError as exc:
-                log.warning("malformed USSD callback: %s", exc)
-                return "400 BAD REQUEST", ussd.malformed_hop_reply(self.runtime, form)
-            return "200 OK", ussd.answer_hop(self.runtime, PROVIDER, hop)
+            status, reply = hop_reply(self.runtime, form)
+            return ("200 OK" if status == 200 else "400 BAD REQUEST"), reply
         except Exception:  # answer_hop answers every failure itself; this is the last resort
             log.exception("unhandled error on POST (USSD hop fast path)")
             return "500 INTERNAL SERVER ERROR", "500 Erreur interne"
