@@ -22,7 +22,7 @@ it). The databases are dropped at the end unless ``--keep-databases``.
 
 Example (what produced RESULTS.md)::
 
-    /work/venv/bin/python bench/run_all.py --soak-seconds 1800
+    .venv/bin/python bench/run_all.py --soak-seconds 1800
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Benchmark: drain N queued SMS notifications through real workers to the fake provider.
 
-    /work/venv/bin/python bench/sms_drain.py [--count 10000] [--delays 0,200] [--processes 1]
+    .venv/bin/python bench/sms_drain.py [--count 10000] [--delays 0,200] [--processes 1]
 
 For each provider delay (ms): a fresh PostgreSQL database (created and dropped by the script),
 N outbox rows to N different numbers committed and enqueued, then ``ussd-gateway worker``

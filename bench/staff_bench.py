@@ -6,8 +6,8 @@ through the real Flask app (test client: routing, sign-in session, SQL, Jinja re
 p50 / p95 of the list page, several filters, the search, the request detail and the dashboard,
 and prints a Markdown table. The database is dropped at the end unless --keep is given.
 
-    /work/venv/bin/python bench/staff_bench.py                      # 100,000 requests
-    /work/venv/bin/python bench/staff_bench.py --rows 20000 --runs 20 --keep
+    .venv/bin/python bench/staff_bench.py                      # 100,000 requests
+    .venv/bin/python bench/staff_bench.py --rows 20000 --runs 20 --keep
 
 Needs a PostgreSQL server (--server-url, trust auth by default) and a Redis server (--redis-url:
 only sign-in throttling counters are written there, nothing is flushed).
