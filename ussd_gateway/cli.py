@@ -25,7 +25,7 @@ def _settings(ctx: click.Context) -> Settings:
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="config.yaml to read (default: USSD_GATEWAY_CONFIG, ./config.yaml, or the packaged one).",
+    help="config.yaml to read (default: USSD_GATEWAY_CONFIG, else ./config.yaml; built-in defaults without one).",
 )
 @click.pass_context
 def main(ctx: click.Context, config: Path | None) -> None:
