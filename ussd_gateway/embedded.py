@@ -86,6 +86,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, _stop)
+        # also when started with SIGINT ignored (a background job of a non-interactive shell)
+        signal.signal(signal.SIGINT, _stop)
         server.serve_forever()  # werkzeug returns on Ctrl-C (it swallows KeyboardInterrupt)
     except KeyboardInterrupt:
         pass
