@@ -70,10 +70,16 @@ class UssdHop:
     text: str
 
 
+def _present(form: Mapping[str, str], name: str) -> str:
+    """A field that must be sent but may be empty (USSD ``text`` on the first hop)."""
+    value = form.get(name)
+    if value is None:
+        raise CallbackError(name, "missing")
+    return value
+
+
 def decode_ussd_hop(form: Mapping[str, str]) -> UssdHop:
-    text = form.get("text")
-    if text is None:
-        raise CallbackError("text", "missing")
+    text = _present(form, "text")
     if len(text) > MAX_USSD_TEXT:
         raise CallbackError("text", f"longer than {MAX_USSD_TEXT} characters")
     return UssdHop(
@@ -119,9 +125,7 @@ class IncomingSmsCallback:
 
 
 def decode_incoming_sms(form: Mapping[str, str]) -> IncomingSmsCallback:
-    text = form.get("text")
-    if text is None:
-        raise CallbackError("text", "missing")
+    text = _present(form, "text")
     return IncomingSmsCallback(
         provider_id=_required(form, "id"),
         from_phone=_required(form, "from", 40),
