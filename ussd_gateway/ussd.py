@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from menus.effects import ClearDraft, RecordConsent, SaveDraft, SetLanguage, Step
 from menus.engine import MenuEngine
@@ -45,12 +46,18 @@ MAX_SHORTCUT_INPUTS = 8
 class UssdService:
     """The per-process USSD parts: menu engine, handlers, session store."""
 
-    def __init__(self, runtime: Runtime, engine: MenuEngine, store: UssdSessionStore) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        engine: MenuEngine,
+        store: UssdSessionStore,
+        reads: sessionmaker[Session],
+    ) -> None:
         self.runtime = runtime
         self.engine = engine
         self.store = store
         self.settings = runtime.settings
-        self.reads = make_read_session_factory(runtime.engine)
+        self.reads = reads
 
     @classmethod
     def build(cls, runtime: Runtime) -> UssdService:
@@ -79,7 +86,7 @@ class UssdService:
             session_ttl=settings.ussd.session_ttl_seconds,
             draft_ttl=settings.ussd.draft_ttl_seconds,
         )
-        return cls(runtime, MenuEngine(graph, handlers), store)
+        return cls(runtime, MenuEngine(graph, handlers), store, reads)
 
     # -- one hop ------------------------------------------------------------------------------
     def answer(self, provider: str, hop: UssdHop) -> str:
@@ -168,22 +175,27 @@ class UssdService:
         return step.reply
 
     def _apply_effects(self, step: Step, phone: str, profile: Profile, changes: Changes) -> bool:
-        """Persist the engine's effects; True if the phone's profile changed."""
-        changed = False
+        """Persist the engine's effects (language and consent in one transaction); True if the
+        phone's profile changed."""
+        language: str | None = None
+        consent: str | None = None
         for effect in step.effects:
             if isinstance(effect, SetLanguage):
-                self._update_resident(phone, language=effect.language)
-                profile.language = effect.language
-                changed = True
+                language = effect.language
             elif isinstance(effect, RecordConsent):
-                self._update_resident(phone, consent_version=effect.version)
-                profile.consent_version = effect.version
-                changed = True
+                consent = effect.version
             elif isinstance(effect, SaveDraft):
                 changes.draft = step.state.to_json()
             elif isinstance(effect, ClearDraft):
                 changes.clear_draft = True
-        return changed
+        if language is None and consent is None:
+            return False
+        self._update_resident(phone, language=language, consent_version=consent)
+        if language is not None:
+            profile.language = language
+        if consent is not None:
+            profile.consent_version = consent
+        return True
 
     def _profile_from_database(self, phone: str) -> Profile:
         with self.reads() as session:

@@ -146,9 +146,6 @@ class UssdHandlers:
         code = ctx.service or ctx.answers.get("service") or ""
         answers = self._answers_for_staff(code, ctx)
         with transaction(self.sessions) as session:
-            service = session.get(Service, code)
-            if service is None or not service.active:
-                raise LookupError(f"service {code!r} unknown or inactive")
             since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
             recent = session.scalar(
                 select(func.count(ServiceRequest.id))
