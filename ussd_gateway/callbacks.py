@@ -36,6 +36,11 @@ def _required(form: Mapping[str, str], name: str, max_len: int = MAX_ID) -> str:
     return value
 
 
+def _optional(form: Mapping[str, str], name: str, max_len: int) -> str:
+    """An optional field, empty when absent, cut to ``max_len`` characters."""
+    return (form.get(name) or "")[:max_len]
+
+
 def _phone(form: Mapping[str, str], name: str) -> str:
     raw = _required(form, name, 40)
     try:
@@ -109,8 +114,8 @@ def decode_ussd_end(form: Mapping[str, str]) -> UssdSessionEnd:
         status=_required(form, "status", 20),
         hops=_int_or_none(form, "hopsCount"),
         duration_ms=_int_or_none(form, "durationInMillis"),
-        cost=(form.get("cost") or "")[:40],
-        error_message=(form.get("errorMessage") or "")[:2000],
+        cost=_optional(form, "cost", 40),
+        error_message=_optional(form, "errorMessage", 2000),
     )
 
 
@@ -129,10 +134,10 @@ def decode_incoming_sms(form: Mapping[str, str]) -> IncomingSmsCallback:
     return IncomingSmsCallback(
         provider_id=_required(form, "id"),
         from_phone=_required(form, "from", 40),
-        to=(form.get("to") or "")[:32],
+        to=_optional(form, "to", 32),
         text=text[:2000],
-        link_id=(form.get("linkId") or "")[:100],
-        date=(form.get("date") or "")[:40],
+        link_id=_optional(form, "linkId", 100),
+        date=_optional(form, "date", 40),
     )
 
 
@@ -149,8 +154,8 @@ def decode_delivery_report(form: Mapping[str, str]) -> DeliveryReportCallback:
     return DeliveryReportCallback(
         message_id=_required(form, "id"),
         status=_required(form, "status", 40),
-        phone=(form.get("phoneNumber") or "")[:40],
-        failure_reason=(form.get("failureReason") or "")[:80],
+        phone=_optional(form, "phoneNumber", 40),
+        failure_reason=_optional(form, "failureReason", 80),
         retry_count=_int_or_none(form, "retryCount"),
     )
 
@@ -163,5 +168,5 @@ class OptOutCallback:
 
 def decode_opt_out(form: Mapping[str, str]) -> OptOutCallback:
     return OptOutCallback(
-        phone=_phone(form, "phoneNumber"), sender_id=(form.get("senderId") or "")[:20]
+        phone=_phone(form, "phoneNumber"), sender_id=_optional(form, "senderId", 20)
     )
