@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import redis
-import yaml
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -48,6 +44,7 @@ from ussd_gateway.references import format_reference, parse_reference
 from ussd_gateway.runtime import Runtime
 from ussd_gateway.service_requests import get_or_create_resident
 from ussd_gateway.ussd_sessions import LOOKUP_WINDOW_SECONDS, lookups_key
+from ussd_gateway.ussd import ussd_service
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +228,7 @@ def _status_reply(
     request = session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
     if request is None:
         return invalid
-    word = status_word(runtime.settings.path(runtime.settings.commune.menus_dir),
-                       request.status, language)
+    word = ussd_service(runtime).engine.graph.status_word(request.status, language)
     ref = format_reference(request.reference)
     if request.resident_id != resident.id:
         return "statut_word_only", {"ref": ref, "statut": word}
@@ -268,24 +264,6 @@ def _first_unknown_in_a_while(client: redis.Redis, phone: str) -> bool:
     except redis.RedisError as exc:
         log.warning("unknown-command rate limit unavailable (%s): no reply", exc)
         return False
-
-
-def status_word(menus_dir: Path, status: str, language: str) -> str:
-    """The resident-facing word of a request status (``<menus_dir>/statuses.yaml``)."""
-    words = _status_words(str(menus_dir)).get(status, {})
-    return words.get(language) or words.get("fr") or status
-
-
-@lru_cache(maxsize=8)
-def _status_words(menus_dir: str) -> Mapping[str, Mapping[str, str]]:
-    path = Path(menus_dir) / "statuses.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        log.warning("%s missing: SMS status replies use the status codes", path)
-        return {}
-    statuses = data.get("statuses", {})
-    return {str(k): {str(lk): str(lv) for lk, lv in v.items()} for k, v in statuses.items()}
 
 
 # --------------------------------------------------------------------------- opt-out
